@@ -1,0 +1,242 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Open opens or creates the journal at path and starts a new boot epoch.
+//
+// A file that exists but cannot be read as a journal (corrupt, truncated,
+// not a bbolt file, another program's bbolt file) is renamed to
+// path+".broken-"+<UTC time YYYYMMDDTHHMMSSZ>, never deleted; a fresh
+// journal is created and Recovered returns the aside path so that the caller
+// raises a fault. A file locked by another process (bbolt's ErrTimeout), an
+// OS error, or ErrSchemaTooNew returns an error and leaves the file alone.
+func Open(path string, opts Options) (*Journal, error) {
+	if opts.KioskID == "" {
+		return nil, fmt.Errorf("journal: open %s: %w: no kiosk id", path, ErrInvalid)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	j, err := openFile(path, opts)
+	if !errors.Is(err, ErrCorrupt) {
+		return j, err
+	}
+	aside, aerr := setAside(path, time.Now())
+	if aerr != nil {
+		return nil, errors.Join(err, aerr)
+	}
+	// Handled here: the file is kept and Recovered tells the caller.
+	slog.Warn("journal: unreadable file set aside", "path", path, "aside", aside, "err", err)
+	j, err = openFile(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("journal: open fresh file after setting %s aside: %w", aside, err)
+	}
+	j.recovered = aside
+	return j, nil
+}
+
+// openFile opens path once. Damage is reported as ErrCorrupt, including
+// bbolt's panics and memory faults on pages past a truncated end, which
+// SetPanicOnFault turns into panics for this goroutine.
+func openFile(path string, opts Options) (j *Journal, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	var db *bolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			// If bolt.Open itself panicked, its descriptor leaks until GC.
+			closeQuietly(db)
+			j, err = nil, fmt.Errorf("journal: open %s: %w: %v", path, ErrCorrupt, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if err != nil {
+		return nil, classify(path, err)
+	}
+	j = &Journal{db: db, kiosk: opts.KioskID}
+	if err := j.start(path); err != nil {
+		closeQuietly(db)
+		return nil, err
+	}
+	if created {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			closeQuietly(db)
+			return nil, fmt.Errorf("journal: open %s: %w", path, err)
+		}
+	}
+	return j, nil
+}
+
+// classify sorts bolt.Open's errors: lock timeouts and OS errors leave the
+// file alone; everything else means the file is not a readable bbolt file.
+func classify(path string, err error) error {
+	var pathErr *fs.PathError
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("journal: open %s: file locked by another process: %w", path, err)
+	case errors.As(err, &pathErr), errors.As(err, &errno):
+		return fmt.Errorf("journal: open %s: %w", path, err)
+	default:
+		return fmt.Errorf("journal: open %s: %w: %w", path, ErrCorrupt, err)
+	}
+}
+
+func closeQuietly(db *bolt.DB) {
+	if db == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	_ = db.Close()
+}
+
+// start checks the file, creates the buckets and begins a boot epoch.
+func (j *Journal) start(path string) error {
+	if err := checkSize(j.db, path); err != nil {
+		return err
+	}
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		if err := prepare(tx); err != nil {
+			return err
+		}
+		if err := verify(tx); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		j.epoch = getUint(meta.Get(keyEpoch)) + 1
+		if v := meta.Get(keyFloor); v != nil {
+			if err := j.floor.UnmarshalBinary(v); err != nil {
+				return fmt.Errorf("clock floor: %w: %w", ErrCorrupt, err)
+			}
+		}
+		return meta.Put(keyEpoch, putUint(j.epoch))
+	})
+	if err != nil {
+		return fmt.Errorf("journal: open %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkSize catches a truncated file: pages the tree may point to lie past
+// the end, and reading them would fault.
+func checkSize(db *bolt.DB, path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("journal: open %s: %w", path, err)
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("journal: open %s: %w: truncated to %d of %d bytes",
+				path, ErrCorrupt, info.Size(), tx.Size())
+		}
+		return nil
+	})
+}
+
+// prepare creates the buckets of a new file and checks the schema of an
+// existing one.
+func prepare(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		if k, _ := tx.Cursor().First(); k != nil {
+			return fmt.Errorf("%w: bbolt file without journal meta", ErrCorrupt)
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, putUint(schemaVersion))
+	}
+	switch v := getUint(meta.Get(keySchema)); {
+	case v == 0:
+		return fmt.Errorf("%w: no schema version", ErrCorrupt)
+	case v > schemaVersion:
+		return fmt.Errorf("%w: file has %d, this program knows %d", ErrSchemaTooNew, v, schemaVersion)
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("%w: bucket %s missing", ErrCorrupt, name)
+		}
+	}
+	return nil
+}
+
+// verify reads what the daemon needs straight after start: every pending
+// event, every open incident and the last event. Its cost grows with the
+// backlog, not with the history.
+func verify(tx *bolt.Tx) error {
+	events := tx.Bucket(bucketEvents)
+	c := tx.Bucket(bucketOutbox).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if _, err := decodeEvent(events, k); err != nil {
+			return err
+		}
+	}
+	if k, _ := events.Cursor().Last(); k != nil {
+		if _, err := decodeEvent(events, k); err != nil {
+			return err
+		}
+	}
+	incidents := tx.Bucket(bucketIncidents)
+	c = tx.Bucket(bucketOpen).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		v := incidents.Get(k)
+		if v == nil {
+			return fmt.Errorf("%w: open incident %q has no snapshot", ErrCorrupt, k)
+		}
+		if _, err := decodeSnapshot(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setAside renames path out of the way, never over an existing file.
+func setAside(path string, now time.Time) (string, error) {
+	base := path + ".broken-" + now.UTC().Format("20060102T150405Z")
+	for i := 0; i < 100; i++ {
+		aside := base
+		if i > 0 {
+			aside = fmt.Sprintf("%s.%d", base, i)
+		}
+		if _, err := os.Lstat(aside); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.Rename(path, aside); err != nil {
+			return "", fmt.Errorf("journal: set aside %s: %w", path, err)
+		}
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return "", fmt.Errorf("journal: set aside %s: %w", path, err)
+		}
+		return aside, nil
+	}
+	return "", fmt.Errorf("journal: set aside %s: no free name like %s", path, base)
+}
+
+// syncDir makes a rename or a new file in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
