@@ -1,0 +1,215 @@
+package cloudlink
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kioskd/cloudlink/contract"
+	"kioskd/hack/brokertest"
+)
+
+const (
+	testKiosk = "kiosk-test-1"
+	testEpoch = 7
+	waitLong  = 10 * time.Second // upper bound for anything the tests wait for
+)
+
+// memOutbox is an in-memory Outbox: a slice of events and a set of acked ids.
+type memOutbox struct {
+	mu       sync.Mutex
+	events   []contract.Event
+	acked    map[string]bool
+	ackCalls int
+}
+
+func newOutbox() *memOutbox { return &memOutbox{acked: map[string]bool{}} }
+
+// add journals n events with consecutive seqs and returns them.
+func (o *memOutbox) add(n int) []contract.Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var added []contract.Event
+	for range n {
+		seq := uint64(len(o.events) + 1)
+		ev := contract.Event{
+			V: contract.SchemaVersion, ID: fmt.Sprintf("ev-%d", seq), Kiosk: testKiosk,
+			BootEpoch: testEpoch, Seq: seq, Type: "button.pressed", Incident: "inc-1",
+			Time: time.Date(2024, 5, 1, 10, 0, int(seq%60), 0, time.UTC), ClockSynced: true,
+			Data: json.RawMessage(fmt.Sprintf(`{"button":"police","n":%d}`, seq)),
+		}
+		o.events = append(o.events, ev)
+		added = append(added, ev)
+	}
+	return added
+}
+
+func (o *memOutbox) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []contract.Event
+	for _, ev := range o.events {
+		if len(out) == limit {
+			break
+		}
+		if ev.Seq > afterSeq && !o.acked[ev.ID] {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (o *memOutbox) Ack(ids []string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ackCalls++
+	for _, id := range ids {
+		o.acked[id] = true
+	}
+	return nil
+}
+
+func (o *memOutbox) unacked() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.events) - len(o.acked)
+}
+
+// fakeKiosk records commands and answers each with reply.
+type fakeKiosk struct {
+	mu    sync.Mutex
+	cmds  []contract.Command
+	reply *contract.ReplyError
+	state contract.State
+}
+
+func (k *fakeKiosk) Command(_ context.Context, cmd contract.Command) *contract.ReplyError {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cmds = append(k.cmds, cmd)
+	return k.reply
+}
+
+func (k *fakeKiosk) State() contract.State {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.state
+}
+
+func (k *fakeKiosk) setState(st contract.State) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.state = st
+}
+
+func (k *fakeKiosk) commands() []contract.Command {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]contract.Command(nil), k.cmds...)
+}
+
+func newKiosk() *fakeKiosk {
+	return &fakeKiosk{state: contract.State{
+		V: contract.SchemaVersion, Kiosk: testKiosk, BootEpoch: testEpoch,
+		Time: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), Incidents: []contract.Incident{},
+	}}
+}
+
+// testConfig is a config with short timers for tests.
+func testConfig(t *testing.T, broker string) Config {
+	t.Helper()
+	topics, err := contract.NewTopics(contract.DefaultRoot, testKiosk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		Broker: broker, KioskID: testKiosk, BootEpoch: testEpoch, Version: "1.2.3-test",
+		Topics: topics, KeepAlive: 5 * time.Second, AckTimeout: 5 * time.Second,
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		OpTimeout: 2 * time.Second,
+	}
+}
+
+// runLink runs a link until the returned stop is called or the test ends;
+// stop cancels Run and fails the test unless it returns nil promptly.
+func runLink(t *testing.T, cfg Config, o Outbox, k Kiosk) (*Link, func()) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	l := New(cfg, o, k, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil after cancel", err)
+				}
+			case <-time.After(waitLong):
+				t.Errorf("Run did not return within %v of cancel", waitLong)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return l, stop
+}
+
+// testWriter sends log lines to t.Log so they show only for failing tests.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// waitFor polls cond every 10 ms until it holds, failing the test after waitLong.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", waitLong, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// nextEvent receives and decodes the next message on an events subscription.
+func nextEvent(t *testing.T, ch <-chan brokertest.Message) contract.Event {
+	t.Helper()
+	m := brokertest.Next(t, ch, waitLong)
+	var ev contract.Event
+	if err := json.Unmarshal(m.Payload, &ev); err != nil {
+		t.Fatalf("event payload %q: %v", m.Payload, err)
+	}
+	return ev
+}
+
+// sendAck publishes a platform ack for ids.
+func sendAck(t *testing.T, p *brokertest.Client, topics contract.Topics, ids ...string) {
+	t.Helper()
+	b, err := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Publish(topics.Acks(), b, false)
+}
+
+// expectNone fails if ch delivers anything within d.
+func expectNone(t *testing.T, ch <-chan brokertest.Message, d time.Duration) {
+	t.Helper()
+	select {
+	case m := <-ch:
+		t.Fatalf("got message on %s: %s, want none", m.Topic, m.Payload)
+	case <-time.After(d):
+	}
+}

@@ -1,0 +1,227 @@
+// Package cloudlink keeps the kiosk's MQTT session with the police platform:
+// it ships journal events until the platform acknowledges them, publishes
+// availability and the open-incident state, and hands platform commands to the
+// kiosk. It speaks only in the types of cloudlink/contract; the rest of the
+// daemon is reached through the Outbox and Kiosk interfaces.
+package cloudlink
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"kioskd/cloudlink/contract"
+)
+
+// Outbox is the durable journal seen from the link: events not yet
+// acknowledged by the platform.
+type Outbox interface {
+	// Pending returns up to limit unacked events with Seq > afterSeq, in seq order.
+	Pending(afterSeq uint64, limit int) ([]contract.Event, error)
+	// Ack records that the platform stored these events. Unknown ids are ignored.
+	Ack(ids []string) error
+}
+
+// Kiosk is the rest of the daemon seen from the link.
+type Kiosk interface {
+	// Command applies one command already checked for envelope, address and name.
+	// It returns nil once the change is journaled, or the error to reply with.
+	Command(ctx context.Context, cmd contract.Command) *contract.ReplyError
+	// State returns the current open-incident snapshot to publish (retained).
+	State() contract.State
+}
+
+// Config says where and as whom the link connects. Zero durations and sizes
+// take the defaults noted.
+type Config struct {
+	Broker     string // "tcp://host:1883"; tls://, ssl://, mqtts:// dial TLS
+	ClientID   string // default: KioskID
+	Username   string
+	Password   string // read from a file by the caller
+	KioskID    string
+	BootEpoch  uint64
+	Version    string          // software version, put in Availability
+	Topics     contract.Topics // default: contract.DefaultRoot for KioskID
+	KeepAlive  time.Duration   // default 30s
+	AckTimeout time.Duration   // re-send an unacked event after this; default 10s
+	Window     int             // max events in flight unacked; default 256
+	BackoffMin time.Duration   // default 500ms
+	BackoffMax time.Duration   // default 30s
+	OpTimeout  time.Duration   // longest wait for one broker round trip; default 10s
+}
+
+// A session that lasted this long was healthy: the next failure starts the
+// backoff from BackoffMin again.
+const stableSession = time.Minute
+
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = c.KioskID
+	}
+	if c.Topics.Root() == "" {
+		c.Topics, _ = contract.NewTopics(contract.DefaultRoot, c.KioskID) // checked in Run
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.KeepAlive, 30*time.Second)
+	def(&c.AckTimeout, 10*time.Second)
+	def(&c.BackoffMin, 500*time.Millisecond)
+	def(&c.BackoffMax, 30*time.Second)
+	def(&c.OpTimeout, 10*time.Second)
+	if c.Window <= 0 {
+		c.Window = 256
+	}
+	return c
+}
+
+func (c Config) check() error {
+	switch {
+	case !contract.ValidKioskID(c.KioskID):
+		return fmt.Errorf("kiosk id %q: use 1-64 of a-z, 0-9 and '-'", c.KioskID)
+	case c.Broker == "":
+		return fmt.Errorf("no broker address")
+	case c.Topics.Root() == "":
+		return fmt.Errorf("no topic root")
+	case c.BackoffMax < c.BackoffMin:
+		return fmt.Errorf("backoff max %v below min %v", c.BackoffMax, c.BackoffMin)
+	}
+	return nil
+}
+
+// Status is a snapshot of the link for health pages and logs.
+type Status struct {
+	Connected  bool
+	Since      time.Time // when Connected last changed
+	Reconnects int       // sessions established after the first
+	LastError  string    // why the last session or connect attempt ended
+	InFlight   int       // events sent and not yet acked
+}
+
+// Link is the kiosk's connection to the platform. Build it with New and run it
+// with Run; Notify and Status may be called from any goroutine.
+type Link struct {
+	cfg    Config
+	outbox Outbox
+	kiosk  Kiosk
+	log    *slog.Logger
+	notify chan struct{}
+
+	mu        sync.Mutex
+	status    Status
+	sessions  int
+	lastState []byte // the State payload last published
+}
+
+// New builds a link; it does no I/O.
+func New(cfg Config, outbox Outbox, kiosk Kiosk, log *slog.Logger) *Link {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Link{
+		cfg:    cfg.withDefaults(),
+		outbox: outbox,
+		kiosk:  kiosk,
+		log:    log,
+		notify: make(chan struct{}, 1),
+	}
+}
+
+// Notify tells the link that the journal has new events or the state may have
+// changed. It never blocks.
+func (l *Link) Notify() {
+	select {
+	case l.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a snapshot of the link.
+func (l *Link) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
+}
+
+// Run connects and keeps reconnecting, with backoff, until ctx is done; then it
+// publishes availability "stopped", disconnects and returns nil. It returns an
+// error only for a configuration it can never connect with.
+func (l *Link) Run(ctx context.Context) error {
+	if err := l.cfg.check(); err != nil {
+		return fmt.Errorf("cloudlink: %w", err)
+	}
+	attempt := 0
+	for {
+		start := time.Now()
+		err := l.session(ctx)
+		l.setDisconnected(err)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) >= stableSession {
+			attempt = 0
+		}
+		wait := backoff(l.cfg.BackoffMin, l.cfg.BackoffMax, attempt, rand.Int64N)
+		attempt++
+		l.log.Warn("cloudlink: session ended", "err", err, "retry_in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// backoff returns the wait before reconnect attempt n (0-based): full jitter,
+// uniform in [0, min(max, min·2ⁿ)]. randN(k) returns a value in [0, k).
+func backoff(min, max time.Duration, n int, randN func(int64) int64) time.Duration {
+	ceil := min
+	for i := 0; i < n && ceil > 0 && ceil < max; i++ {
+		ceil *= 2
+	}
+	if ceil > max {
+		ceil = max
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(randN(int64(ceil) + 1))
+}
+
+func (l *Link) setConnected() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sessions > 0 {
+		l.status.Reconnects++
+	}
+	l.sessions++
+	l.status.Connected = true
+	l.status.Since = time.Now()
+	l.status.InFlight = 0
+}
+
+func (l *Link) setDisconnected(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status.Connected {
+		l.status.Since = time.Now()
+	}
+	l.status.Connected = false
+	l.status.InFlight = 0
+	if err != nil {
+		l.status.LastError = err.Error()
+	}
+}
+
+func (l *Link) setInFlight(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status.InFlight = n
+}

@@ -1,0 +1,243 @@
+package cloudlink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"kioskd/cloudlink/contract"
+)
+
+// session is one MQTT connection, from CONNECT to its end. Its goroutine (the
+// one running Link.session) owns the in-flight set; paho's handlers only
+// decode and hand over through channels.
+type session struct {
+	l      *Link
+	cfg    Config
+	dial   *dialer
+	client mqtt.Client
+
+	failed chan error    // the first fault reported from another goroutine
+	acks   chan []string // event ids acked by the platform
+	cmds   chan []byte   // raw command payloads
+	done   chan struct{} // closed when the session ends
+
+	inflight  map[string]*flight
+	lastState []byte // the State payload last published in this session
+}
+
+func newSession(l *Link) *session {
+	s := &session{
+		l:        l,
+		cfg:      l.cfg,
+		dial:     &dialer{timeout: l.cfg.OpTimeout},
+		failed:   make(chan error, 1),
+		acks:     make(chan []string, 64),
+		cmds:     make(chan []byte, 64),
+		done:     make(chan struct{}),
+		inflight: map[string]*flight{},
+	}
+	s.client = mqtt.NewClient(s.options())
+	return s
+}
+
+func (s *session) options() *mqtt.ClientOptions {
+	c := s.cfg
+	will, _ := json.Marshal(s.l.availability(contract.Offline))
+	return mqtt.NewClientOptions().
+		AddBroker(c.Broker).
+		SetClientID(c.ClientID).
+		SetUsername(c.Username).
+		SetPassword(c.Password).
+		SetProtocolVersion(4).
+		SetCleanSession(true).           // our journal is the queue, not paho's store
+		SetStore(mqtt.NewMemoryStore()). // nothing in it outlives the session
+		SetAutoReconnect(false).         // Run reconnects, with jitter
+		SetConnectRetry(false).
+		SetResumeSubs(false).
+		SetOrderMatters(false). // handlers must not block the network loop
+		SetKeepAlive(c.KeepAlive).
+		SetPingTimeout(c.OpTimeout).
+		SetConnectTimeout(c.OpTimeout).
+		SetWriteTimeout(c.OpTimeout).
+		SetCustomOpenConnectionFn(s.dial.open).
+		SetBinaryWill(c.Topics.Status(), will, 1, true).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			s.fail(fmt.Errorf("connection lost: %w", err))
+		})
+}
+
+// session runs one connection until it fails or ctx is done. It returns nil
+// when ctx ended it.
+func (l *Link) session(ctx context.Context) error {
+	s := newSession(l)
+	if err := s.wait(ctx, s.client.Connect(), "connect to "+l.cfg.Broker); err != nil {
+		s.dial.abort()
+		s.client.Disconnect(0) // stops paho's goroutines if the handshake got through late
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runCommands(ctx)
+	}()
+	err := s.setup(ctx)
+	if err == nil {
+		l.setConnected()
+		l.log.Info("cloudlink: connected", "broker", l.cfg.Broker)
+		err = s.loop(ctx)
+	}
+	close(s.done)
+	wg.Wait()
+	if ctx.Err() != nil {
+		s.stop()
+		return nil
+	}
+	s.abort()
+	return err
+}
+
+// setup subscribes and announces the kiosk: availability, then state.
+func (s *session) setup(ctx context.Context) error {
+	t := s.cfg.Topics
+	subs := []struct {
+		topic   string
+		handler mqtt.MessageHandler
+	}{{t.Acks(), s.onAck}, {t.Commands(), s.onCommand}}
+	for _, sub := range subs {
+		tok := s.client.Subscribe(sub.topic, 1, sub.handler)
+		if err := s.wait(ctx, tok, "subscribe "+sub.topic); err != nil {
+			return err
+		}
+		for topic, qos := range tok.(*mqtt.SubscribeToken).Result() {
+			if qos > 2 {
+				return fmt.Errorf("subscribe %s: refused by broker (code %#x)", topic, qos)
+			}
+		}
+	}
+	if err := s.publishAvailability(ctx, contract.Online); err != nil {
+		return err
+	}
+	return s.publishState(ctx, true)
+}
+
+// loop ships events and reacts to acks, notifications and the resend ticker.
+func (s *session) loop(ctx context.Context) error {
+	every := min(time.Second, s.cfg.AckTimeout/2)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if err := s.ship(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-s.failed:
+			return err
+		case ids := <-s.acks:
+			s.ack(s.drainAcks(ids))
+		case <-s.l.notify:
+			if err := s.publishState(ctx, false); err != nil {
+				return err
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// stop ends the session on purpose: "stopped" replaces the will. If the broker
+// does not take it, the connection is dropped so the will fires instead.
+func (s *session) stop() {
+	if err := s.publishAvailability(context.Background(), contract.Stopped); err != nil {
+		s.l.log.Warn("cloudlink: stopping without announcing it", "err", err)
+		s.abort()
+		return
+	}
+	s.client.Disconnect(250)
+}
+
+// abort drops the connection without DISCONNECT, so the broker publishes the will.
+func (s *session) abort() {
+	s.dial.abort()
+	s.client.Disconnect(0) // the connection is gone: this only stops paho's goroutines
+}
+
+// fail reports a fault seen outside the session goroutine; the first one ends it.
+func (s *session) fail(err error) {
+	select {
+	case s.failed <- err:
+	default:
+	}
+}
+
+// wait waits for a paho token, at most OpTimeout: paho tokens can hang for ever.
+func (s *session) wait(ctx context.Context, tok mqtt.Token, what string) error {
+	timer := time.NewTimer(s.cfg.OpTimeout)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("%s: no answer from broker within %v", what, s.cfg.OpTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+}
+
+func (s *session) publishAvailability(ctx context.Context, state string) error {
+	b, err := json.Marshal(s.l.availability(state))
+	if err != nil {
+		return fmt.Errorf("encode availability: %w", err)
+	}
+	tok := s.client.Publish(s.cfg.Topics.Status(), 1, true, b)
+	return s.wait(ctx, tok, "publish availability "+state)
+}
+
+// publishState publishes the kiosk's State, retained, when it differs from the
+// last one published (always when force is set).
+func (s *session) publishState(ctx context.Context, force bool) error {
+	st := s.l.kiosk.State()
+	if st.V == 0 {
+		st.V = contract.SchemaVersion
+	}
+	if st.Kiosk == "" {
+		st.Kiosk = s.cfg.KioskID
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		s.l.log.Error("cloudlink: cannot encode state", "err", err)
+		return nil // a kiosk bug; the link stays up for events
+	}
+	if !force && bytes.Equal(b, s.lastState) {
+		return nil
+	}
+	if err := s.wait(ctx, s.client.Publish(s.cfg.Topics.State(), 1, true, b), "publish state"); err != nil {
+		return err
+	}
+	s.lastState = b
+	return nil
+}
+
+func (l *Link) availability(state string) contract.Availability {
+	return contract.Availability{
+		V:         contract.SchemaVersion,
+		Kiosk:     l.cfg.KioskID,
+		State:     state,
+		BootEpoch: l.cfg.BootEpoch,
+		Time:      time.Now(), // for the will: when the session that died began
+		Version:   l.cfg.Version,
+	}
+}
