@@ -1,0 +1,231 @@
+package kiosk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kioskd/kiosk/journal"
+)
+
+// ErrStopped is returned by Submit when the controller is not running.
+var ErrStopped = errors.New("controller stopped")
+
+// Committed is told, on the controller's goroutine, of every journaled step:
+// the events as stored and the state after them. It must not block.
+type Committed func(events []journal.Event, s State)
+
+// Controller is the one goroutine that owns the incident state.
+type Controller struct {
+	rules     Rules
+	version   string
+	journal   *journal.Journal
+	clock     *Clock
+	log       *slog.Logger
+	requests  chan request
+	stopped   chan struct{} // closed when Run returns
+	committed []Committed
+	lastTurn  atomic.Int64 // unix nanoseconds of the loop's last turn
+
+	mu    sync.RWMutex
+	state State // written only by Run's goroutine, under mu
+}
+
+type request struct {
+	in   Input
+	done chan result
+}
+
+type result struct {
+	incident string
+	err      error
+}
+
+// Load reads the open incidents back from the journal.
+func Load(j *journal.Journal) (State, error) {
+	s := NewState()
+	snaps, err := j.OpenIncidents()
+	if err != nil {
+		return s, fmt.Errorf("load open incidents: %w", err)
+	}
+	for _, snap := range snaps {
+		in := new(Incident)
+		if err := json.Unmarshal(snap.Data, in); err != nil {
+			return s, fmt.Errorf("load incident %s: %w", snap.ID, err)
+		}
+		s.Incidents[in.ID] = in
+	}
+	return s, nil
+}
+
+// New builds a controller around a loaded state. It does no I/O.
+func New(rules Rules, version string, j *journal.Journal, clock *Clock, s State, log *slog.Logger) *Controller {
+	return &Controller{
+		rules: rules, version: version, journal: j, clock: clock, log: log,
+		requests: make(chan request), stopped: make(chan struct{}), state: s,
+	}
+}
+
+// OnCommit registers f; call before Run.
+func (c *Controller) OnCommit(f Committed) { c.committed = append(c.committed, f) }
+
+// State returns a copy of the current state.
+func (c *Controller) State() State {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.state.Clone()
+}
+
+// Alive reports an error if the loop has not turned in the last few seconds.
+func (c *Controller) Alive() error {
+	last := time.Unix(0, c.lastTurn.Load())
+	if age := time.Since(last); age > 5*time.Second {
+		return fmt.Errorf("controller loop stalled for %s", age.Round(time.Second))
+	}
+	return nil
+}
+
+// Submit hands one input to the controller and waits until it is journaled
+// (or refused). It returns the id of the incident the input touched.
+func (c *Controller) Submit(ctx context.Context, in Input) (string, error) {
+	in = withNewID(in)
+	req := request{in: in, done: make(chan result, 1)}
+	select {
+	case c.requests <- req:
+	case <-c.stopped:
+		return "", fmt.Errorf("submit %T: %w", in, ErrStopped)
+	case <-ctx.Done():
+		return "", fmt.Errorf("submit %T: %w", in, ctx.Err())
+	}
+	select {
+	case r := <-req.done:
+		return r.incident, r.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("submit %T: %w", in, ctx.Err())
+	}
+}
+
+func withNewID(in Input) Input {
+	switch v := in.(type) {
+	case Press:
+		if v.NewID == "" {
+			v.NewID = NewIncidentID()
+		}
+		return v
+	case TamperOpened:
+		if v.NewID == "" {
+			v.NewID = NewIncidentID()
+		}
+		return v
+	}
+	return in
+}
+
+// NewIncidentID returns a random incident id.
+func NewIncidentID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "inc-" + hex.EncodeToString(b[:])
+}
+
+// Run owns the state until ctx is done. It journals the start, notices
+// incidents the platform already holds, then serves inputs and deadlines.
+func (c *Controller) Run(ctx context.Context) error {
+	defer close(c.stopped)
+	c.lastTurn.Store(time.Now().UnixNano())
+	if _, err := c.apply(Boot{Version: c.version, Recovered: c.journal.Recovered()}); err != nil {
+		return fmt.Errorf("journal the start: %w", err)
+	}
+	c.reconcileDelivered()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		c.lastTurn.Store(time.Now().UnixNano())
+		select {
+		case <-ctx.Done():
+			return nil
+		case req := <-c.requests:
+			id, err := c.apply(req.in)
+			req.done <- result{incident: id, err: err}
+		case <-tick.C:
+			if _, err := c.apply(Tick{}); err != nil {
+				c.log.Error("deadline check not journaled; will retry", "err", err)
+			}
+		}
+	}
+}
+
+// apply steps the state, journals the effects, and only then adopts the new
+// state and tells the listeners. A journal failure leaves everything as it was.
+func (c *Controller) apply(in Input) (string, error) {
+	now := c.clock.Now()
+	next, fx, err := c.rules.Step(c.state, in, now)
+	if err != nil || fx.Empty() {
+		return "", err
+	}
+	recs, snaps, err := toJournal(fx)
+	if err != nil {
+		return "", err
+	}
+	events, err := c.journal.Append(now, c.clock.Synced(), recs, snaps)
+	if err != nil {
+		return "", fmt.Errorf("journal %T: %w", in, err)
+	}
+	c.mu.Lock()
+	c.state = next
+	c.mu.Unlock()
+	for _, f := range c.committed {
+		f(events, next)
+	}
+	return fx.Records[0].Incident, nil
+}
+
+func toJournal(fx Effects) ([]journal.Record, []journal.Snapshot, error) {
+	recs := make([]journal.Record, 0, len(fx.Records))
+	for _, r := range fx.Records {
+		data, err := json.Marshal(r.Data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode %s: %w", r.Type, err)
+		}
+		recs = append(recs, journal.Record{Type: r.Type, Incident: r.Incident, Data: data})
+	}
+	snaps := make([]journal.Snapshot, 0, len(fx.Snapshots))
+	for _, in := range fx.Snapshots {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode incident %s: %w", in.ID, err)
+		}
+		snaps = append(snaps, journal.Snapshot{ID: in.ID, Open: in.Open(), Data: data})
+	}
+	return recs, snaps, nil
+}
+
+// reconcileDelivered marks delivered the open incidents whose events the
+// platform acked before a crash cut us off between the ack and the event.
+func (c *Controller) reconcileDelivered() {
+	for id, in := range c.state.Incidents {
+		if in.Delivered {
+			continue
+		}
+		events, err := c.journal.IncidentEvents(id)
+		if err != nil {
+			c.log.Error("reconcile delivery", "incident", id, "err", err)
+			continue
+		}
+		for _, ev := range events {
+			if acked, _ := c.journal.Acked(ev.ID); acked {
+				if _, err := c.apply(Deliver{Incident: id}); err != nil {
+					c.log.Error("reconcile delivery", "incident", id, "err", err)
+				}
+				break
+			}
+		}
+	}
+}

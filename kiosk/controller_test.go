@@ -1,0 +1,144 @@
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"kioskd/kiosk/journal"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// runController opens a journal at path and runs a controller on it until
+// the test ends or stop is called.
+func runController(t *testing.T, path string) (c *Controller, j *journal.Journal, stop func()) {
+	t.Helper()
+	j, err := journal.Open(path, journal.Options{KioskID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = New(rules, "test", j, NewClock(j.ClockFloor(), nil), s, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+			j.Close()
+		}
+	}
+	t.Cleanup(stop)
+	if _, err := c.Submit(ctx, Tick{}); err != nil { // returns once Run has journaled the start
+		t.Fatal(err)
+	}
+	return c, j, stop
+}
+
+func TestControllerJournalsBeforeTelling(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	c, j, _ := runController(t, path)
+	id, err := c.Submit(context.Background(), Press{Request: Police, Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := j.IncidentEvents(id)
+	if err != nil || len(events) != 1 || events[0].Type != EvRegistered {
+		t.Fatalf("journal holds %v (err %v), want one %s", events, err, EvRegistered)
+	}
+	if got := c.State().Incidents[id]; got == nil || got.Status != Registered {
+		t.Errorf("state = %+v, want registered", got)
+	}
+}
+
+func TestControllerRestoresAfterRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	c, _, stop := runController(t, path)
+	ctx := context.Background()
+	police, _ := c.Submit(ctx, Press{Request: Police})
+	lawyer, _ := c.Submit(ctx, Press{Request: Lawyer})
+	if _, err := c.Submit(ctx, Close{Incident: lawyer, By: "g", Outcome: "advice"}); err != nil {
+		t.Fatal(err)
+	}
+	before := c.State().Incidents[police]
+	stop()
+
+	c2, _, _ := runController(t, path)
+	got := c2.State()
+	if len(got.Incidents) != 1 {
+		t.Fatalf("after restart %d open incidents, want 1 (the closed one stays closed)", len(got.Incidents))
+	}
+	after := got.Incidents[police]
+	if after == nil || !after.CallbackDue.Equal(before.CallbackDue) || !after.CloseDue.Equal(before.CloseDue) {
+		t.Errorf("after restart = %+v, want deadlines of %+v", after, before)
+	}
+	// A repeat press after the restart still joins the open incident.
+	if id, _ := c2.Submit(ctx, Press{Request: Police}); id != police {
+		t.Errorf("press after restart opened %s, want it to join %s", id, police)
+	}
+}
+
+func TestControllerRefusesWhenJournalFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	c, j, _ := runController(t, path)
+	j.Close() // the journal is gone: nothing may be claimed
+	_, err := c.Submit(context.Background(), Press{Request: Police})
+	if !errors.Is(err, journal.ErrClosed) {
+		t.Errorf("Submit with a closed journal: err = %v, want ErrClosed", err)
+	}
+	if n := len(c.State().Incidents); n != 0 {
+		t.Errorf("state shows %d incidents that were never journaled", n)
+	}
+}
+
+func TestControllerStoppedRefuses(t *testing.T) {
+	c, _, stop := runController(t, filepath.Join(t.TempDir(), "journal.db"))
+	stop()
+	if _, err := c.Submit(context.Background(), Press{Request: Police}); !errors.Is(err, ErrStopped) {
+		t.Errorf("Submit after Run returned: err = %v, want ErrStopped", err)
+	}
+}
+
+func TestControllerReconcilesDelivery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	c, j, stop := runController(t, path)
+	id, _ := c.Submit(context.Background(), Press{Request: Police})
+	events, _ := j.IncidentEvents(id)
+	// The platform's ack reached the journal, then the daemon died before
+	// marking the incident delivered.
+	if _, err := j.Ack([]string{events[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	c2, _, _ := runController(t, path)
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && !c2.State().Incidents[id].Delivered {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if in := c2.State().Incidents[id]; !in.Delivered || in.Status != Delivered {
+		t.Errorf("after restart: delivered %v status %s, want delivered", in.Delivered, in.Status)
+	}
+}
+
+func TestClockNeverBeforeFloor(t *testing.T) {
+	floor := time.Now().Add(time.Hour) // the journal saw a later time than the wall clock says now
+	c := NewClock(floor, nil)
+	if now := c.Now(); now.Before(floor) {
+		t.Errorf("clock %v is before the floor %v", now, floor)
+	}
+	a := c.Now()
+	time.Sleep(5 * time.Millisecond)
+	if b := c.Now(); !b.After(a) {
+		t.Errorf("clock did not advance: %v then %v", a, b)
+	}
+}
