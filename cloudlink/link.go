@@ -96,11 +96,11 @@ func (c Config) check() error {
 
 // Status is a snapshot of the link for health pages and logs.
 type Status struct {
-	Connected  bool
-	Since      time.Time // when Connected last changed
-	Reconnects int       // sessions established after the first
-	LastError  string    // why the last session or connect attempt ended
-	InFlight   int       // events sent and not yet acked
+	Connected  bool      `json:"connected"`
+	Since      time.Time `json:"since"`      // when Connected last changed
+	Reconnects int       `json:"reconnects"` // sessions established after the first
+	LastError  string    `json:"last_error"` // why the last session or connect attempt ended
+	InFlight   int       `json:"in_flight"`  // events sent and not yet acked
 }
 
 // Link is the kiosk's connection to the platform. Build it with New and run it

@@ -147,6 +147,10 @@ func (s *session) loop(ctx context.Context) error {
 		case ids := <-s.acks:
 			s.ack(s.drainAcks(ids))
 		case <-s.l.notify:
+			// Events first: an alarm must not wait behind a state round trip.
+			if err := s.ship(ctx); err != nil {
+				return err
+			}
 			if err := s.publishState(ctx, false); err != nil {
 				return err
 			}
