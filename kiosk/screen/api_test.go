@@ -1,0 +1,109 @@
+package screen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"kioskd/kiosk"
+)
+
+// fakeController is our own small interface's fake: the real controller is
+// exercised in kiosk's and firmware's tests.
+type fakeController struct {
+	state kiosk.State
+	got   []kiosk.Input
+	err   error
+}
+
+func (f *fakeController) State() kiosk.State { return f.state }
+func (f *fakeController) Submit(_ context.Context, in kiosk.Input) (string, error) {
+	f.got = append(f.got, in)
+	return "inc-1", f.err
+}
+
+func newServer(c *fakeController, alarmPath error) http.Handler {
+	s := &Server{KioskID: "k1", BootEpoch: 3, Controller: c, Health: func() Health {
+		return Health{AlarmPath: alarmPath, Details: map[string]string{"journal": "ok"}, Link: map[string]bool{"connected": false}}
+	}}
+	return s.Handler()
+}
+
+func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(method, path, strings.NewReader(body)))
+	return w
+}
+
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name      string
+		alarmPath error
+		want      int
+	}{
+		{"healthy even with the broker away", nil, 200},
+		{"journal broken", errors.New("journal: read-only file system"), 503},
+	}
+	for _, tt := range tests {
+		w := do(newServer(&fakeController{state: kiosk.NewState()}, tt.alarmPath), "GET", "/healthz", "")
+		if w.Code != tt.want {
+			t.Errorf("%s: code = %d, want %d (%s)", tt.name, w.Code, tt.want, w.Body)
+		}
+	}
+}
+
+func TestStateMostUrgentFirst(t *testing.T) {
+	st := kiosk.NewState()
+	t0 := time.Now()
+	st.Incidents["old"] = &kiosk.Incident{ID: "old", RegisteredAt: t0}
+	st.Incidents["urgent"] = &kiosk.Incident{ID: "urgent", Urgency: kiosk.Urgent, RegisteredAt: t0.Add(time.Minute)}
+	st.Incidents["new"] = &kiosk.Incident{ID: "new", RegisteredAt: t0.Add(time.Hour)}
+	w := do(newServer(&fakeController{state: st}, nil), "GET", "/api/state", "")
+	var got struct {
+		Kiosk     string `json:"kiosk"`
+		Incidents []struct {
+			ID string `json:"id"`
+		} `json:"incidents"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &got)
+	var ids []string
+	for _, in := range got.Incidents {
+		ids = append(ids, in.ID)
+	}
+	if strings.Join(ids, ",") != "urgent,old,new" || got.Kiosk != "k1" {
+		t.Errorf("state = %s, want kiosk k1 with urgent,old,new", w.Body)
+	}
+}
+
+func TestCitizenActions(t *testing.T) {
+	tests := []struct {
+		name, method, path, body string
+		err                      error
+		want                     int
+		wantInput                kiosk.Input
+	}{
+		{"touch a request", "POST", "/api/calls", `{"request":"lawyer"}`, nil, 200, kiosk.Press{Request: kiosk.Lawyer, Source: "screen"}},
+		{"unknown request", "POST", "/api/calls", `{"request":"tamper"}`, nil, 400, nil},
+		{"not json", "POST", "/api/calls", `police`, nil, 400, nil},
+		{"cancel", "POST", "/api/incidents/inc-1/cancel", "", nil, 200, kiosk.Cancel{Incident: "inc-1", By: "citizen"}},
+		{"cancel unknown", "POST", "/api/incidents/x/cancel", "", kiosk.ErrNotFound, 404, kiosk.Cancel{Incident: "x", By: "citizen"}},
+		{"cancel too late", "POST", "/api/incidents/x/cancel", "", kiosk.ErrRejected, 409, kiosk.Cancel{Incident: "x", By: "citizen"}},
+		{"journal down", "POST", "/api/calls", `{"request":"police"}`, errors.New("disk"), 503, kiosk.Press{Request: kiosk.Police, Source: "screen"}},
+		{"no GET on actions", "GET", "/api/calls", "", nil, 405, nil},
+	}
+	for _, tt := range tests {
+		c := &fakeController{state: kiosk.NewState(), err: tt.err}
+		w := do(newServer(c, nil), tt.method, tt.path, tt.body)
+		if w.Code != tt.want {
+			t.Errorf("%s: code = %d, want %d (%s)", tt.name, w.Code, tt.want, w.Body)
+		}
+		if tt.wantInput == nil && len(c.got) != 0 || tt.wantInput != nil && (len(c.got) != 1 || c.got[0] != tt.wantInput) {
+			t.Errorf("%s: inputs = %v, want %v", tt.name, c.got, tt.wantInput)
+		}
+	}
+}
