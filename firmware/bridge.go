@@ -1,0 +1,148 @@
+package firmware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"kioskd/cloudlink/contract"
+	"kioskd/kiosk"
+	"kioskd/kiosk/journal"
+)
+
+// bridge joins the cloud link to the journal and the controller: it is the
+// link's Outbox and Kiosk. kiosk and cloudlink never import each other; the
+// translation between their types lives here and only here.
+type bridge struct {
+	journal    *journal.Journal
+	controller *kiosk.Controller
+	log        *slog.Logger
+}
+
+func (b *bridge) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
+	events, err := b.journal.Pending(afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]contract.Event, len(events))
+	for i, ev := range events {
+		out[i] = wireEvent(ev)
+	}
+	return out, nil
+}
+
+func wireEvent(ev journal.Event) contract.Event {
+	return contract.Event{
+		V: contract.SchemaVersion, ID: ev.ID, Kiosk: ev.Kiosk, BootEpoch: ev.BootEpoch,
+		Seq: ev.Seq, Type: ev.Type, Incident: ev.Incident, Time: ev.Time,
+		ClockSynced: ev.ClockSynced, Data: ev.Data,
+	}
+}
+
+// Ack removes the events from the outbox, then marks their incidents
+// delivered. A crash between the two is mended at the next start
+// (kiosk.Controller reconciles undelivered incidents with the outbox).
+func (b *bridge) Ack(ids []string) error {
+	acked, err := b.journal.Ack(ids)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, ev := range acked {
+		if ev.Incident == "" || seen[ev.Incident] {
+			continue
+		}
+		seen[ev.Incident] = true
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := b.controller.Submit(ctx, kiosk.Deliver{Incident: ev.Incident})
+		cancel()
+		if err != nil {
+			b.log.Error("mark delivered", "incident", ev.Incident, "err", err)
+		}
+	}
+	return nil
+}
+
+// Command turns a platform command into a controller input.
+func (b *bridge) Command(ctx context.Context, cmd contract.Command) *contract.ReplyError {
+	in, err := commandInput(cmd)
+	if err != nil {
+		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: err.Error()}
+	}
+	if _, err := b.controller.Submit(ctx, in); err != nil {
+		return &contract.ReplyError{Code: replyCode(err), Message: err.Error()}
+	}
+	return nil
+}
+
+func commandInput(cmd contract.Command) (kiosk.Input, error) {
+	switch cmd.Name {
+	case contract.CmdAccept:
+		var a contract.AcceptArgs
+		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		return kiosk.Accept{Incident: a.Incident, Responder: a.Responder, CallbackBy: a.CallbackBy}, err
+	case contract.CmdMessage:
+		var a contract.MessageArgs
+		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		return kiosk.SendMessage{Incident: a.Incident, From: a.From, Text: a.Text}, err
+	case contract.CmdEscalate:
+		var a contract.EscalateArgs
+		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		return kiosk.Escalate{Incident: a.Incident, By: a.By, Reason: a.Reason}, err
+	case contract.CmdClose:
+		var a contract.CloseArgs
+		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		return kiosk.Close{Incident: a.Incident, By: a.By, Outcome: a.Outcome}, err
+	}
+	return nil, errors.New("unknown command " + cmd.Name)
+}
+
+// decodeArgs decodes args into v and checks the incident is named. Unknown
+// fields are allowed: v1 may grow fields the kiosk does not know yet.
+func decodeArgs(args json.RawMessage, v any, incident *string) error {
+	if len(args) == 0 {
+		return errors.New("args missing")
+	}
+	if err := json.Unmarshal(args, v); err != nil {
+		return errors.New("args: " + err.Error())
+	}
+	if *incident == "" {
+		return errors.New("args.incident missing")
+	}
+	return nil
+}
+
+func replyCode(err error) string {
+	switch {
+	case errors.Is(err, kiosk.ErrNotFound):
+		return contract.ErrNotFound
+	case errors.Is(err, kiosk.ErrRejected):
+		return contract.ErrRejected
+	case errors.Is(err, kiosk.ErrBadInput):
+		return contract.ErrBadArgs
+	}
+	return contract.ErrInternal
+}
+
+// State is the open-incident snapshot the link publishes.
+func (b *bridge) State() contract.State {
+	st := contract.State{
+		V: contract.SchemaVersion, Kiosk: b.journal.KioskID(), BootEpoch: b.journal.BootEpoch(),
+		Time: time.Now().UTC(), Incidents: []contract.Incident{},
+	}
+	for _, in := range b.controller.State().Sorted() {
+		st.Incidents = append(st.Incidents, wireIncident(in))
+	}
+	return st
+}
+
+func wireIncident(in *kiosk.Incident) contract.Incident {
+	return contract.Incident{
+		ID: in.ID, Request: string(in.Request), Status: string(in.Status), Source: in.Source,
+		Urgency: in.Urgency, Delivered: in.Delivered, Test: in.Test, Presses: in.Presses,
+		RegisteredAt: in.RegisteredAt, CallbackDue: in.CallbackDue, CloseDue: in.CloseDue,
+		Overdue: in.Overdue, Responder: in.Responder, Outcome: in.Outcome,
+	}
+}

@@ -1,0 +1,192 @@
+// Package firmware starts, configures and supervises kioskd: it opens the
+// journal, builds the controller, the cloud link, the devices and the HTTP
+// server from one config, and joins them. Nothing here decides what happens
+// to an incident (kiosk) or speaks MQTT (cloudlink).
+package firmware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"kioskd/cloudlink"
+	"kioskd/cloudlink/contract"
+	"kioskd/devices"
+	"kioskd/firmware/config"
+	"kioskd/kiosk"
+	"kioskd/kiosk/journal"
+	"kioskd/kiosk/screen"
+)
+
+// Version is set at build time with -ldflags "-X kioskd/firmware.Version=...".
+var Version = "dev"
+
+// JournalFile is the journal's name inside the state directory.
+const JournalFile = "journal.db"
+
+// Devices are the post's hardware, built from the config.
+type Devices struct {
+	Inputs     []devices.Input
+	Requests   map[string]kiosk.Request // button name → what it asks for
+	Indicators []devices.Indicator
+	SimAPI     http.Handler // simulated devices' control routes, or nil
+}
+
+// Daemon is kioskd: one config, one journal, one controller, one link.
+type Daemon struct {
+	cfg     *config.Config
+	devices Devices
+	log     *slog.Logger
+	ready   chan struct{}
+	addr    net.Addr
+	health  *health
+	ctrl    *kiosk.Controller // set by Run before Ready; for tests and benchmarks
+	link    *cloudlink.Link   // likewise
+}
+
+// New builds the daemon without I/O.
+func New(cfg *config.Config, devs Devices, log *slog.Logger) *Daemon {
+	return &Daemon{cfg: cfg, devices: devs, log: log, ready: make(chan struct{}), health: newHealth()}
+}
+
+// Ready is closed once the HTTP server listens and the controller runs.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
+
+// HTTPAddr is the address the HTTP server listens on; valid after Ready.
+func (d *Daemon) HTTPAddr() string { return d.addr.String() }
+
+// Run runs the daemon until ctx is done. A cancelled ctx is not an error.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := os.MkdirAll(d.cfg.Kiosk.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	j, err := journal.Open(filepath.Join(d.cfg.Kiosk.StateDir, JournalFile), journal.Options{KioskID: d.cfg.Kiosk.ID, Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("open journal: %w", err)
+	}
+	defer j.Close()
+	if aside := j.Recovered(); aside != "" {
+		d.log.Error("JOURNAL COULD NOT BE OPENED: it was kept aside and a new one started; recover it by hand", "kept_at", aside)
+	}
+	state, err := kiosk.Load(j)
+	if err != nil {
+		return err
+	}
+	clock := kiosk.NewClock(j.ClockFloor(), clockSynced)
+	ctrl := kiosk.New(d.rules(), Version, j, clock, state, d.log)
+	d.ctrl = ctrl
+	link, err := d.newLink(j, ctrl)
+	if err != nil {
+		return err
+	}
+	d.link = link
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
+	}
+	d.addr = ln.Addr()
+	ctrl.OnCommit(func(_ []journal.Event, s kiosk.State) {
+		link.Notify()
+		d.showPattern(kiosk.Pattern(s))
+	})
+	d.showPattern(kiosk.Pattern(state))
+	return d.runAll(ctx, j, ctrl, link, ln)
+}
+
+func (d *Daemon) rules() kiosk.Rules {
+	return kiosk.Rules{
+		CallbackWithin: d.cfg.Incidents.CallbackWithin.Duration,
+		CloseWithin:    d.cfg.Incidents.CloseWithin.Duration,
+	}
+}
+
+func (d *Daemon) newLink(j *journal.Journal, ctrl *kiosk.Controller) (*cloudlink.Link, error) {
+	topics, err := contract.NewTopics(d.cfg.MQTT.TopicRoot, d.cfg.Kiosk.ID)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.topic_root: %w", err)
+	}
+	password, err := readSecret(d.cfg.MQTT.PasswordFile)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.password_file: %w", err)
+	}
+	cfg := cloudlink.Config{
+		Broker: d.cfg.MQTT.Broker, ClientID: d.cfg.MQTT.ClientID, Username: d.cfg.MQTT.Username,
+		Password: password, KioskID: d.cfg.Kiosk.ID, BootEpoch: j.BootEpoch(), Version: Version,
+		Topics: topics, KeepAlive: d.cfg.MQTT.KeepAlive.Duration, AckTimeout: d.cfg.MQTT.AckTimeout.Duration,
+	}
+	br := &bridge{journal: j, controller: ctrl, log: d.log}
+	return cloudlink.New(cfg, br, br, d.log.With("part", "cloudlink")), nil
+}
+
+func readSecret(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// runAll runs every part until ctx is done or one of them fails for good.
+func (d *Daemon) runAll(ctx context.Context, j *journal.Journal, ctrl *kiosk.Controller, link *cloudlink.Link, ln net.Listener) error {
+	g, ctx := errgroup.WithContext(ctx)
+	events := make(chan devices.InputEvent, 64)
+	g.Go(func() error { return ctrl.Run(ctx) })
+	g.Go(func() error { return link.Run(ctx) })
+	g.Go(func() error { return d.forwardInputs(ctx, ctrl, events) })
+	g.Go(func() error { d.health.watchJournal(ctx, j); return nil })
+	for _, in := range d.devices.Inputs {
+		g.Go(func() error { d.runInput(ctx, in, events); return nil })
+	}
+	for _, ind := range d.devices.Indicators {
+		g.Go(func() error { d.runIndicator(ctx, ind); return nil })
+	}
+	srv := &http.Server{Handler: d.handler(j, ctrl, link), ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error { return serve(ctx, srv, ln) })
+	close(d.ready)
+	d.log.Info("kioskd running", "kiosk", d.cfg.Kiosk.ID, "boot_epoch", j.BootEpoch(), "http", d.addr.String(), "broker", d.cfg.MQTT.Broker)
+	return g.Wait()
+}
+
+func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: %w", err)
+	}
+	return nil
+}
+
+func (d *Daemon) handler(j *journal.Journal, ctrl *kiosk.Controller, link *cloudlink.Link) http.Handler {
+	api := &screen.Server{
+		KioskID: d.cfg.Kiosk.ID, BootEpoch: j.BootEpoch(), Controller: ctrl,
+		Health: func() screen.Health { return d.health.report(ctrl, link) },
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", api.Handler())
+	if d.devices.SimAPI != nil {
+		mux.Handle("/api/sim/", d.devices.SimAPI)
+	}
+	return mux
+}
+
+func (d *Daemon) showPattern(p devices.Pattern) {
+	for _, ind := range d.devices.Indicators {
+		ind.Show(p)
+	}
+}

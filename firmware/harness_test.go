@@ -1,0 +1,275 @@
+package firmware_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"kioskd/cloudlink/contract"
+	"kioskd/firmware/config"
+	"kioskd/hack/brokertest"
+)
+
+// kioskdBin is the real daemon, built once for the whole test binary.
+var kioskdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kioskd-test")
+	if err != nil {
+		panic(err)
+	}
+	kioskdBin = filepath.Join(dir, "kioskd")
+	out, err := exec.Command("go", "build", "-o", kioskdBin, "./cmd/kioskd").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build kioskd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// kioskProc is one kioskd process in simulation mode.
+type kioskProc struct {
+	t       *testing.T
+	cfgPath string
+	http    string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	log     *strings.Builder
+}
+
+// simConfig writes a sim-driver config for a kiosk talking to brokerURL;
+// edit, if given, changes it first.
+func simConfig(t *testing.T, stateDir, brokerURL string, edit ...func(*config.Config)) (path, httpAddr string) {
+	cfg := config.Sim(stateDir)
+	cfg.MQTT.Broker = brokerURL
+	cfg.MQTT.AckTimeout = config.Duration{Duration: 2 * time.Second}
+	cfg.MQTT.KeepAlive = config.Duration{Duration: 5 * time.Second}
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
+	for _, f := range edit {
+		f(cfg)
+	}
+	data, err := toml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "kioskd.toml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, cfg.HTTP.Listen
+}
+
+func startKiosk(t *testing.T, cfgPath, httpAddr string) *kioskProc {
+	t.Helper()
+	k := &kioskProc{t: t, cfgPath: cfgPath, http: "http://" + httpAddr}
+	k.start()
+	t.Cleanup(k.kill)
+	return k
+}
+
+func (k *kioskProc) start() {
+	k.t.Helper()
+	k.log = &strings.Builder{}
+	k.cmd = exec.Command(kioskdBin, "-config", k.cfgPath)
+	k.cmd.Stdout, k.cmd.Stderr = &syncWriter{w: k.log}, &syncWriter{w: k.log}
+	if err := k.cmd.Start(); err != nil {
+		k.t.Fatal(err)
+	}
+	k.exited = make(chan struct{})
+	go func() { k.cmd.Wait(); close(k.exited) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(k.http + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	k.t.Fatalf("kioskd not healthy within 10s; log:\n%s", k.log)
+}
+
+// kill sends SIGKILL: no goodbye, no flush, as a power cut or the OOM killer would.
+func (k *kioskProc) kill() {
+	k.cmd.Process.Signal(syscall.SIGKILL)
+	<-k.exited
+}
+
+// press presses a simulated button for 40 ms.
+func (k *kioskProc) press(button string) { k.t.Helper(); k.pressFor(button, 40) }
+
+func (k *kioskProc) pressFor(button string, ms int) {
+	k.t.Helper()
+	body := strings.NewReader(fmt.Sprintf(`{"hold_ms": %d}`, ms))
+	resp, err := http.Post(k.http+"/api/sim/buttons/"+button+"/press", "application/json", body)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		k.t.Fatalf("press %s: %v %v", button, err, resp)
+	}
+	resp.Body.Close()
+}
+
+type kioskState struct {
+	Incidents []contract.Incident `json:"incidents"`
+}
+
+func (k *kioskProc) state() kioskState {
+	k.t.Helper()
+	resp, err := http.Get(k.http + "/api/state")
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s kioskState
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		k.t.Fatal(err)
+	}
+	return s
+}
+
+// waitState polls /api/state until ok says yes, for at most 10 s.
+func (k *kioskProc) waitState(what string, ok func(kioskState) bool) kioskState {
+	k.t.Helper()
+	var s kioskState
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if s = k.state(); ok(s) {
+			return s
+		}
+	}
+	k.t.Fatalf("kiosk state never %s; last: %+v", what, s)
+	return s
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// platform plays the police platform: it records every event it receives,
+// in arrival order, and acks what it is told to.
+type platform struct {
+	t       *testing.T
+	client  *brokertest.Client
+	topics  contract.Topics
+	mu      sync.Mutex
+	events  []contract.Event // every arrival, duplicates included
+	replies []contract.Reply
+	autoAck bool
+}
+
+func newPlatform(t *testing.T, url string, autoAck bool) *platform {
+	topics, _ := contract.NewTopics(contract.DefaultRoot, "sim-kiosk")
+	p := &platform{t: t, topics: topics, autoAck: autoAck}
+	p.connect(url)
+	return p
+}
+
+func (p *platform) connect(url string) {
+	p.client = brokertest.Connect(p.t, url)
+	events := p.client.Subscribe(p.topics.Events())
+	replies := p.client.Subscribe(p.topics.Replies())
+	go p.collect(events, replies)
+}
+
+func (p *platform) collect(events, replies <-chan brokertest.Message) {
+	for {
+		select {
+		case m := <-events:
+			var ev contract.Event
+			if err := json.Unmarshal(m.Payload, &ev); err != nil {
+				p.t.Errorf("platform: bad event %s: %v", m.Payload, err)
+				continue
+			}
+			p.mu.Lock()
+			p.events = append(p.events, ev)
+			p.mu.Unlock()
+			if p.autoAck {
+				p.ack(ev.ID)
+			}
+		case m := <-replies:
+			var r contract.Reply
+			json.Unmarshal(m.Payload, &r)
+			p.mu.Lock()
+			p.replies = append(p.replies, r)
+			p.mu.Unlock()
+		case <-time.After(60 * time.Second):
+			return
+		}
+	}
+}
+
+func (p *platform) ack(ids ...string) {
+	b, _ := json.Marshal(contract.Ack{V: 1, IDs: ids})
+	p.client.Publish(p.topics.Acks(), b, false)
+}
+
+func (p *platform) command(name string, args any) string {
+	a, _ := json.Marshal(args)
+	id := fmt.Sprintf("cmd-%d", time.Now().UnixNano())
+	b, _ := json.Marshal(contract.Command{V: 1, ID: id, Kiosk: "sim-kiosk", Name: name, Args: a})
+	p.client.Publish(p.topics.Commands(), b, false)
+	return id
+}
+
+func (p *platform) received() []contract.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]contract.Event(nil), p.events...)
+}
+
+// waitEvents waits until ok accepts what arrived, for at most timeout.
+func (p *platform) waitEvents(what string, timeout time.Duration, ok func([]contract.Event) bool) []contract.Event {
+	p.t.Helper()
+	var got []contract.Event
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = p.received(); ok(got) {
+			return got
+		}
+	}
+	p.t.Fatalf("platform never saw %s; got %d events", what, len(got))
+	return got
+}
+
+func (p *platform) waitReply(cmdID string) contract.Reply {
+	p.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		p.mu.Lock()
+		for _, r := range p.replies {
+			if r.Command == cmdID {
+				p.mu.Unlock()
+				return r
+			}
+		}
+		p.mu.Unlock()
+	}
+	p.t.Fatalf("no reply to command %s", cmdID)
+	return contract.Reply{}
+}
+
+func ofType(events []contract.Event, typ string) []contract.Event {
+	var out []contract.Event
+	for _, ev := range events {
+		if ev.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+package firmware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"kioskd/cloudlink"
+	"kioskd/kiosk"
+	"kioskd/kiosk/journal"
+	"kioskd/kiosk/screen"
+)
+
+// health tracks whether the alarm path works: journal writable, controller
+// loop turning, inputs readable. Broker reachability is reported beside it,
+// never as ill health: a kiosk that journals presses while offline is healthy.
+type health struct {
+	mu         sync.Mutex
+	journalErr error
+	journalAt  time.Time
+	inputs     map[string]error
+}
+
+func newHealth() *health { return &health{inputs: map[string]error{}} }
+
+// watchJournal writes to the journal every few seconds to know it still can.
+func (h *health) watchJournal(ctx context.Context, j *journal.Journal) {
+	for {
+		err := j.CheckWritable()
+		h.mu.Lock()
+		h.journalErr, h.journalAt = err, time.Now()
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
+
+func (h *health) setInput(name string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inputs[name] = err
+}
+
+func (h *health) report(ctrl *kiosk.Controller, link *cloudlink.Link) screen.Health {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	details := map[string]string{"journal": "ok", "controller": "ok"}
+	var problems []error
+	note := func(part string, err error) {
+		if err != nil {
+			details[part] = err.Error()
+			problems = append(problems, fmt.Errorf("%s: %w", part, err))
+		}
+	}
+	note("journal", h.journalErr)
+	if h.journalAt.IsZero() {
+		note("journal", errors.New("not checked yet"))
+	}
+	note("controller", ctrl.Alive())
+	for name, err := range h.inputs {
+		details["input:"+name] = "ok"
+		note("input:"+name, err)
+	}
+	return screen.Health{AlarmPath: errors.Join(problems...), Details: details, Link: link.Status()}
+}
