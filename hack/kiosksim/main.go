@@ -1,0 +1,71 @@
+// Command kiosksim runs the whole kiosk world on one machine: kioskd with
+// simulated buttons and indicators, an embedded MQTT broker, and the kiosk's
+// HTTP server, all on 127.0.0.1.
+//
+//	go run ./hack/kiosksim
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"kioskd/cloudlink/contract"
+	"kioskd/firmware"
+	"kioskd/firmware/config"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "kiosksim:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	brokerAddr := flag.String("broker", "127.0.0.1:1883", "embedded MQTT broker address (empty: use -mqtt instead)")
+	mqttURL := flag.String("mqtt", "", "an external broker URL to use instead of the embedded one")
+	httpAddr := flag.String("http", "127.0.0.1:8080", "kiosk HTTP address")
+	stateDir := flag.String("state", filepath.Join(os.TempDir(), "kiosksim"), "state directory (the journal lives here)")
+	flag.Parse()
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg := config.Sim(*stateDir)
+	cfg.HTTP.Listen = *httpAddr
+	cfg.MQTT.Broker = *mqttURL
+	if *mqttURL == "" {
+		broker, err := startBroker(*brokerAddr, log.With("part", "broker"))
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		cfg.MQTT.Broker = "tcp://" + *brokerAddr
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	printWhere(cfg)
+	return firmware.RunConfig(ctx, cfg, log)
+}
+
+func printWhere(cfg *config.Config) {
+	topics, _ := contract.NewTopics(cfg.MQTT.TopicRoot, cfg.Kiosk.ID) // checked by Validate
+	fmt.Printf(`kiosksim: the kiosk world on this machine
+  kiosk id      %s
+  MQTT broker   %s   (watch: mosquitto_sub -h 127.0.0.1 -t '#' -v)
+  kiosk HTTP    http://%s   (GET /api/state, GET /healthz)
+  press         curl -X POST http://%s/api/sim/buttons/police/press [-d '{"hold_ms":3000}']
+  buttons       police community lawyer market labour
+  ack (platform) mosquitto_pub -h 127.0.0.1 -t %s -m '{"v":1,"ids":["EVENT_ID"]}'
+  state dir     %s
+Ctrl-C stops everything.
+`, cfg.Kiosk.ID, cfg.MQTT.Broker, cfg.HTTP.Listen, cfg.HTTP.Listen, topics.Acks(), cfg.Kiosk.StateDir)
+}
