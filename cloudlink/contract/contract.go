@@ -67,6 +67,10 @@ func (t Topics) Replies() string { return t.root + "cmd/reply" }
 // every change and on every (re)connect.
 func (t Topics) State() string { return t.root + "state" }
 
+// Heartbeat: kiosk → platform, retained, QoS 1. The kiosk's vital signs,
+// every heartbeat period and on every (re)connect.
+func (t Topics) Heartbeat() string { return t.root + "heartbeat" }
+
 // Event is the envelope of everything the kiosk journals and ships. (Kiosk,
 // BootEpoch, Seq) orders events; ID is unique and is what the platform acks
 // and dedupes by. Seq is gap-free per kiosk journal.
@@ -201,4 +205,40 @@ type Incident struct {
 	Overdue      []string  `json:"overdue,omitempty"` // "callback", "close"
 	Responder    string    `json:"responder,omitempty"`
 	Outcome      string    `json:"outcome,omitempty"`
+}
+
+// Heartbeat lets the platform see a sick kiosk before a citizen does.
+type Heartbeat struct {
+	V                int            `json:"v"`
+	Kiosk            string         `json:"kiosk"`
+	BootEpoch        uint64         `json:"boot_epoch"`
+	Time             time.Time      `json:"time"`
+	ClockSynced      bool           `json:"clock_synced"`
+	UptimeSeconds    int64          `json:"uptime_s"`
+	Version          string         `json:"version,omitempty"`
+	AlarmPathHealthy bool           `json:"alarm_path_healthy"`
+	AlarmPathProblem string         `json:"alarm_path_problem,omitempty"`
+	OutboxDepth      int            `json:"outbox_depth"`                // events not yet acked by the platform
+	OutboxOldest     time.Time      `json:"outbox_oldest,omitzero"`      // the oldest of them
+	TelemetryDropped uint64         `json:"telemetry_dropped"`           // telemetry events dropped for space, ever
+	DiskFreeBytes    int64          `json:"disk_free_bytes"`             // on the state directory's filesystem
+	JournalBytes     int64          `json:"journal_bytes"`               // the journal file's size
+	JournalMaxBytes  int64          `json:"journal_max_bytes,omitempty"` // its cap (0: none)
+	OpenIncidents    int            `json:"open_incidents"`
+	Faults           []string       `json:"faults"`
+	Cameras          []CameraStatus `json:"cameras"`                  // empty until cameras are configured
+	LastSelfTest     *SelfTest      `json:"last_self_test,omitempty"` // nil until one has run
+}
+
+// CameraStatus is one camera's honest health (filled in by the camera work).
+type CameraStatus struct {
+	ID    string `json:"id"`
+	State string `json:"state"` // online, no_video, offline
+}
+
+// SelfTest is the result of the last self-test (filled in by the firmware work).
+type SelfTest struct {
+	Time time.Time `json:"time"`
+	OK   bool      `json:"ok"`
+	Note string    `json:"note,omitempty"`
 }
