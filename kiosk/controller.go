@@ -155,6 +155,7 @@ func (c *Controller) Run(ctx context.Context) error {
 			id, err := c.apply(req.in)
 			req.done <- result{incident: id, err: err}
 		case <-tick.C:
+			c.followWallClock()
 			if _, err := c.apply(Tick{}); err != nil {
 				c.log.Error("deadline check not journaled; will retry", "err", err)
 			}
@@ -205,6 +206,22 @@ func toJournal(fx Effects) ([]journal.Record, []journal.Snapshot, error) {
 		snaps = append(snaps, journal.Snapshot{ID: in.ID, Open: in.Open(), Data: data})
 	}
 	return recs, snaps, nil
+}
+
+// followWallClock steps kiosk time to a synchronised system clock that has
+// drifted from it (a box that booted in 1970 and then found NTP), journaling
+// the step and shifting the deadlines with it.
+func (c *Controller) followWallClock() {
+	d := c.clock.Drift()
+	if d < maxDrift && d > -maxDrift {
+		return
+	}
+	if _, err := c.apply(ClockStepped{Delta: d}); err != nil {
+		c.log.Error("clock step not journaled; will retry", "err", err)
+		return
+	}
+	c.clock.Step(d)
+	c.log.Info("kiosk clock stepped to the synchronised system clock", "delta", d)
 }
 
 // reconcileDelivered marks delivered the open incidents whose events the

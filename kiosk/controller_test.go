@@ -25,7 +25,7 @@ func runController(t *testing.T, path string) (c *Controller, j *journal.Journal
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = New(rules, "test", j, NewClock(j.ClockFloor(), nil), s, quiet)
+	c = New(rules, "test", j, NewClock(nil, j.ClockFloor(), nil), s, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- c.Run(ctx) }()
@@ -132,7 +132,7 @@ func TestControllerReconcilesDelivery(t *testing.T) {
 
 func TestClockNeverBeforeFloor(t *testing.T) {
 	floor := time.Now().Add(time.Hour) // the journal saw a later time than the wall clock says now
-	c := NewClock(floor, nil)
+	c := NewClock(nil, floor, nil)
 	if now := c.Now(); now.Before(floor) {
 		t.Errorf("clock %v is before the floor %v", now, floor)
 	}
@@ -140,5 +140,23 @@ func TestClockNeverBeforeFloor(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	if b := c.Now(); !b.After(a) {
 		t.Errorf("clock did not advance: %v then %v", a, b)
+	}
+}
+
+func TestClockFollowsSyncedWall(t *testing.T) {
+	wall := time.Date(1970, 1, 1, 0, 0, 5, 0, time.UTC)
+	synced := false
+	c := NewClock(func() time.Time { return wall }, time.Time{}, func() bool { return synced })
+	if d := c.Drift(); d != 0 || c.Synced() {
+		t.Errorf("unsynced: drift %v synced %v, want 0 and false", d, c.Synced())
+	}
+	wall, synced = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), true // NTP arrived
+	d := c.Drift()
+	if d < 24*365*time.Hour || c.Synced() {
+		t.Fatalf("after NTP: drift %v synced %v, want decades and false", d, c.Synced())
+	}
+	c.Step(d)
+	if got := c.Now(); got.Sub(wall).Abs() > time.Second || !c.Synced() {
+		t.Errorf("after step: now %v synced %v, want about %v and true", got, c.Synced(), wall)
 	}
 }

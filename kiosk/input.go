@@ -57,6 +57,11 @@ type Cancel struct{ Incident, By string }
 // Close ends the matter with an outcome.
 type Close struct{ Incident, By, Outcome string }
 
+// ClockStepped moves every open incident's times by Delta, so that when the
+// kiosk clock is stepped to a synchronised wall clock each deadline keeps the
+// time it had left.
+type ClockStepped struct{ Delta time.Duration }
+
 // Tick lets Step notice missed deadlines.
 type Tick struct{}
 
@@ -80,4 +85,5 @@ func (Escalate) isInput()     {}
 func (Cancel) isInput()       {}
 func (Close) isInput()        {}
 func (Tick) isInput()         {}
+func (ClockStepped) isInput() {}
 func (Boot) isInput()         {}

@@ -31,6 +31,7 @@ const (
 	EvFaultRaised       = "fault.raised"
 	EvFaultCleared      = "fault.cleared"
 	EvJournalRecovered  = "journal.recovered"
+	EvClockStepped      = "clock.stepped"
 	faultTamper         = "tamper"
 	faultJournalAside   = "journal_recovered"
 	maxMessageTextBytes = 500
@@ -41,6 +42,7 @@ var EventTypes = []string{
 	EvKioskStarted, EvRegistered, EvPressedAgain, EvUrgent, EvDelivered,
 	EvAccepted, EvMessage, EvHandledOnSite, EvEscalated, EvCancelled,
 	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered,
+	EvClockStepped,
 }
 
 // Rules are the deadlines Step enforces.
@@ -126,6 +128,8 @@ func (st *step) apply(in Input) error {
 		return st.close(in)
 	case Tick:
 		st.tick()
+	case ClockStepped:
+		st.clockStepped(in.Delta)
 	case Boot:
 		st.boot(in)
 	default:
@@ -229,13 +233,18 @@ func (st *step) deliver(id string) {
 	st.record(in, EvDelivered, nil)
 }
 
-func (st *step) tick() {
+// sortedIDs lists the open incidents in one order for the journal, whatever the map does.
+func (st *step) sortedIDs() []string {
 	ids := make([]string, 0, len(st.s.Incidents))
 	for id := range st.s.Incidents {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids) // one order for the journal, whatever the map does
-	for _, id := range ids {
+	slices.Sort(ids)
+	return ids
+}
+
+func (st *step) tick() {
+	for _, id := range st.sortedIDs() {
 		open := st.s.Incidents[id]
 		if st.due(open, CallbackDeadline) {
 			st.markOverdue(id, CallbackDeadline)
@@ -285,4 +294,30 @@ func (st *step) boot(b Boot) {
 		st.fx.Records = append(st.fx.Records, Record{Type: EvJournalRecovered, Data: map[string]any{"set_aside": b.Recovered}})
 		st.raiseFault(faultJournalAside, "journal could not be opened and was set aside at "+b.Recovered)
 	}
+}
+
+// clockStepped shifts every open incident's times and each fault's start by
+// d, in one event: what was due in three minutes is still due in three.
+func (st *step) clockStepped(d time.Duration) {
+	if d == 0 {
+		return
+	}
+	for _, id := range st.sortedIDs() {
+		in, _ := st.edit(id)
+		in.RegisteredAt = in.RegisteredAt.Add(d)
+		in.CallbackDue = in.CallbackDue.Add(d)
+		in.CloseDue = in.CloseDue.Add(d)
+		if !in.CallbackBy.IsZero() {
+			in.CallbackBy = in.CallbackBy.Add(d)
+		}
+		in.UpdatedAt = st.now.Add(d)
+		st.fx.Snapshots = append(st.fx.Snapshots, in)
+	}
+	for k, f := range st.s.Faults {
+		f.Since = f.Since.Add(d)
+		st.s.Faults[k] = f
+	}
+	st.fx.Records = append(st.fx.Records, Record{Type: EvClockStepped, Data: map[string]any{
+		"delta_ms": d.Milliseconds(), "from": st.now, "to": st.now.Add(d), "incidents": len(st.s.Incidents),
+	}})
 }

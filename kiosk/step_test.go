@@ -249,3 +249,30 @@ func TestPattern(t *testing.T) {
 		}
 	}
 }
+
+func TestStepClockStepped(t *testing.T) {
+	s := withIncident(Accepted)
+	s.Incidents["a"].CallbackBy = t0.Add(3 * time.Minute)
+	s.Faults["tamper"] = Fault{Key: "tamper", Since: t0}
+	delta := 56 * 365 * 24 * time.Hour // a box that booted in 1970 finds NTP
+	got, fx, err := rules.Step(s, ClockStepped{Delta: delta}, t0.Add(time.Minute))
+	if err != nil || !slices.Equal(types(fx), []string{EvClockStepped}) || len(fx.Snapshots) != 1 {
+		t.Fatalf("events %v snapshots %d err %v, want one %s and one snapshot", types(fx), len(fx.Snapshots), err, EvClockStepped)
+	}
+	in, was := got.Incidents["a"], s.Incidents["a"]
+	for name, pair := range map[string][2]time.Time{
+		"registered_at": {in.RegisteredAt, was.RegisteredAt},
+		"callback_due":  {in.CallbackDue, was.CallbackDue},
+		"close_due":     {in.CloseDue, was.CloseDue},
+		"callback_by":   {in.CallbackBy, was.CallbackBy},
+		"fault since":   {got.Faults["tamper"].Since, s.Faults["tamper"].Since},
+	} {
+		if pair[0].Sub(pair[1]) != delta {
+			t.Errorf("%s moved by %v, want %v", name, pair[0].Sub(pair[1]), delta)
+		}
+	}
+	// Nothing falls overdue because the clock moved.
+	if _, fx, _ := rules.Step(got, Tick{}, t0.Add(time.Minute+delta)); len(fx.Records) != 0 {
+		t.Errorf("tick after step recorded %v", types(fx))
+	}
+}
