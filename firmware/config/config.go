@@ -27,6 +27,7 @@ type Config struct {
 	HTTP       HTTP        `toml:"http"`
 	MQTT       MQTT        `toml:"mqtt"`
 	Incidents  Incidents   `toml:"incidents"`
+	Journal    Journal     `toml:"journal"`
 	Devices    Devices     `toml:"devices"`
 	Buttons    []Button    `toml:"buttons"`
 	Tamper     *Tamper     `toml:"tamper"` // nil when the post has no tamper switch
@@ -53,6 +54,14 @@ type MQTT struct {
 	PasswordFile string   `toml:"password_file"` // absolute; read when connecting, not here
 	KeepAlive    Duration `toml:"keepalive"`     //
 	AckTimeout   Duration `toml:"ack_timeout"`   //
+	Heartbeat    Duration `toml:"heartbeat"`     // how often vital signs are published
+}
+
+// Journal bounds the journal file and what may be dropped from it.
+type Journal struct {
+	MaxSize         Size `toml:"max_size"`         // the file never grows past this
+	Reserve         Size `toml:"reserve"`          // kept for alarms when the disk or the cap is reached
+	TelemetryBudget int  `toml:"telemetry_budget"` // telemetry events waiting for the platform, at most
 }
 
 // Incidents holds the deadlines the platform holds the post to.
@@ -155,6 +164,12 @@ func (c *Config) applyDefaults() {
 	orString(&c.MQTT.ClientID, c.Kiosk.ID)
 	orDuration(&c.MQTT.KeepAlive, 30*time.Second)
 	orDuration(&c.MQTT.AckTimeout, 10*time.Second)
+	orDuration(&c.MQTT.Heartbeat, time.Minute)
+	orSize(&c.Journal.MaxSize, 512<<20)
+	orSize(&c.Journal.Reserve, 4<<20)
+	if c.Journal.TelemetryBudget == 0 {
+		c.Journal.TelemetryBudget = 10000
+	}
 	orDuration(&c.Incidents.CallbackWithin, 5*time.Minute)
 	orDuration(&c.Incidents.CloseWithin, 24*time.Hour)
 	orString(&c.Devices.Driver, DefaultDriver)
@@ -172,6 +187,12 @@ func (c *Config) applyDefaults() {
 func orString(s *string, def string) {
 	if *s == "" {
 		*s = def
+	}
+}
+
+func orSize(s *Size, def int64) {
+	if s.Bytes == 0 {
+		s.Bytes = def
 	}
 }
 

@@ -148,3 +148,26 @@ func TestDurationString(t *testing.T) {
 		}
 	}
 }
+
+func TestSizeText(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"512KiB", 512 << 10, true}, {"8MiB", 8 << 20, true}, {"1GiB", 1 << 30, true},
+		{"8MB", 0, false}, {"0MiB", 0, false}, {"-1MiB", 0, false}, {"1.5MiB", 0, false}, {"MiB", 0, false},
+	}
+	for _, tt := range tests {
+		var s Size
+		err := s.UnmarshalText([]byte(tt.in))
+		if (err == nil) != tt.ok || s.Bytes != tt.want {
+			t.Errorf("Size(%q) = %d, %v; want %d, ok %v", tt.in, s.Bytes, err, tt.want, tt.ok)
+		}
+		if tt.ok {
+			if b, _ := s.MarshalText(); string(b) != tt.in {
+				t.Errorf("Size(%q) writes back as %q", tt.in, b)
+			}
+		}
+	}
+}

@@ -32,6 +32,7 @@ type table struct {
 var (
 	configType   = reflect.TypeFor[Config]()
 	durationType = reflect.TypeFor[Duration]()
+	sizeType     = reflect.TypeFor[Size]()
 )
 
 // scan expects data to be valid TOML; Parse checks that first.
@@ -124,6 +125,9 @@ func (s *scanner) value(line int, path string, t reflect.Type, v *unstable.Node)
 	case t == durationType:
 		s.duration(line, path, v)
 		return
+	case t == sizeType:
+		s.size(line, path, v)
+		return
 	case t.Kind() == reflect.Struct && v.Kind == unstable.InlineTable:
 		for it := v.Children(); it.Next(); {
 			s.keyValue(table{t, path}, it.Node())
@@ -154,6 +158,17 @@ func (s *scanner) duration(line int, path string, v *unstable.Node) {
 	}
 	var d Duration
 	if err := d.UnmarshalText(v.Data); err != nil {
+		s.add(line, path, "%s", err)
+	}
+}
+
+func (s *scanner) size(line int, path string, v *unstable.Node) {
+	if v.Kind != unstable.String {
+		s.add(line, path, "must be a quoted size, like \"64MiB\", not %s", describeKind(v.Kind))
+		return
+	}
+	var z Size
+	if err := z.UnmarshalText(v.Data); err != nil {
 		s.add(line, path, "%s", err)
 	}
 }

@@ -39,6 +39,7 @@ func (c *Config) Validate() error {
 	c.HTTP.validate(&ps)
 	c.MQTT.validate(&ps)
 	c.Incidents.validate(&ps)
+	c.Journal.validate(&ps)
 	ps.oneOf("devices.driver", c.Devices.Driver, "a device driver", drivers)
 	c.validateInputs(&ps)
 	c.validateIndicators(&ps)
@@ -93,6 +94,7 @@ func (m MQTT) validate(ps *problems) {
 		}
 	}
 	ps.within("mqtt.keepalive", m.KeepAlive, 5*time.Second, 10*time.Minute)
+	ps.within("mqtt.heartbeat", m.Heartbeat, 5*time.Second, time.Hour)
 	ps.within("mqtt.ack_timeout", m.AckTimeout, time.Second, 10*time.Minute)
 }
 
@@ -220,5 +222,17 @@ func (ps *problems) pin(path, pin string, gpio bool) {
 func (ps *problems) within(path string, d Duration, lo, hi time.Duration) {
 	if d.Duration < lo || d.Duration > hi {
 		ps.add(path, "%s is out of range; use %s to %s", d, human(lo), human(hi))
+	}
+}
+
+func (j Journal) validate(ps *problems) {
+	if j.MaxSize.Bytes < 1<<20 {
+		ps.add("journal.max_size", "%s is too small; give the journal at least \"1MiB\" (default \"512MiB\")", j.MaxSize)
+	}
+	if j.Reserve.Bytes < 64<<10 || j.Reserve.Bytes*2 > j.MaxSize.Bytes {
+		ps.add("journal.reserve", "%s must be at least \"64KiB\" and at most half of journal.max_size (%s)", j.Reserve, j.MaxSize)
+	}
+	if j.TelemetryBudget < 100 || j.TelemetryBudget > 1_000_000 {
+		ps.add("journal.telemetry_budget", "%d is out of range; use 100 to 1000000 (default 10000)", j.TelemetryBudget)
 	}
 }

@@ -36,6 +36,12 @@ func TestParseValidateErrors(t *testing.T) {
 		{"keepalive range", inMQTT(`keepalive = "1s"`), []string{"line 9: mqtt.keepalive: 1s is out of range; use 5s to 10m"}},
 		{"close before callback", valid + "[incidents]\ncallback_within = \"2h\"\nclose_within = \"1h\"\n", []string{
 			"line 21: incidents.close_within: 1h must be longer than callback_within (2h)"}},
+		{"size without unit", valid + "[journal]\nmax_size = \"64\"\n", []string{`line 20: journal.max_size: "64" is not a size; write a whole number and a unit`}},
+		{"size as number", valid + "[journal]\nmax_size = 64\n", []string{`line 20: journal.max_size: must be a quoted size`}},
+		{"cap too small", valid + "[journal]\nmax_size = \"512KiB\"\n", []string{`journal.max_size: 512KiB is too small`}},
+		{"reserve too big", valid + "[journal]\nmax_size = \"8MiB\"\nreserve = \"5MiB\"\n", []string{`journal.reserve: 5MiB must be at least "64KiB" and at most half`}},
+		{"telemetry budget", valid + "[journal]\ntelemetry_budget = 5\n", []string{`journal.telemetry_budget: 5 is out of range`}},
+		{"heartbeat range", inMQTT(`heartbeat = "1s"`), []string{"mqtt.heartbeat: 1s is out of range; use 5s to 1h"}},
 		{"bad driver", valid + "[devices]\ndriver = \"gpoi\"\n", []string{
 			`line 20: devices.driver: "gpoi" is not a device driver; use one of gpio, sim`}},
 		{"bad request", edit(`request = "community"`, `request = "polise"`), []string{
