@@ -2,6 +2,10 @@
 // a kiosk and the police platform: topics, the event envelope, acks, commands
 // and their replies, availability and the open-incident state. Within v1 fields
 // are only ever added; a breaking change gets a new topic root.
+//
+// The same contract, for platform vendors, is the AsyncAPI 3.0 document
+// asyncapi.json (see AsyncAPI) and the guide doc.md beside this file; tests
+// keep the document and these types in step.
 package contract
 
 import (

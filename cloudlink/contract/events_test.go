@@ -1,0 +1,139 @@
+package contract
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// snapshot mirrors the JSON of kiosk.Incident, which incident.* events carry
+// under data.incident. contract may not import kiosk; TestAsyncAPISchemas
+// checks this mirror against the EventIncident schema, and a test that may
+// import both (in firmware) should check kiosk.Incident against it too.
+type snapshot struct {
+	ID           string            `json:"id"`
+	Request      string            `json:"request"`
+	Status       string            `json:"status"`
+	Urgency      int               `json:"urgency"`
+	Test         bool              `json:"test,omitempty"`
+	Source       string            `json:"source"`
+	Presses      int               `json:"presses"`
+	Delivered    bool              `json:"delivered"`
+	RegisteredAt time.Time         `json:"registered_at"`
+	CallbackDue  time.Time         `json:"callback_due"`
+	CloseDue     time.Time         `json:"close_due"`
+	CallbackMet  bool              `json:"callback_met"`
+	Overdue      []string          `json:"overdue,omitempty"`
+	Responder    string            `json:"responder,omitempty"`
+	CallbackBy   time.Time         `json:"callback_by,omitzero"`
+	Outcome      string            `json:"outcome,omitempty"`
+	Messages     []snapshotMessage `json:"messages,omitempty"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+}
+
+type snapshotMessage struct {
+	From string    `json:"from"`
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// eventStep is one event of the examples' story. edit, if set, makes it an
+// incident event: it changes the incident before the snapshot is taken.
+type eventStep struct {
+	typ  string
+	sec  int
+	data map[string]any
+	edit func(*snapshot)
+}
+
+// eventExamples builds one example per event type, as the kiosk would ship
+// them for one police call, one cancelled call and a stuck button.
+func eventExamples(t *testing.T) []example {
+	call := snapshot{
+		ID: exIncID, Request: "police", Status: "registered", Source: "button:police", Presses: 1,
+		RegisteredAt: exT0, CallbackDue: at(300), CloseDue: at(86400),
+	}
+	cancelled := snapshot{
+		ID: "inc-1c9e5d7a3b2f4068", Request: "lawyer", Status: "registered", Source: "screen", Presses: 1,
+		RegisteredAt: at(6000), CallbackDue: at(6300), CloseDue: at(6000 + 86400),
+	}
+	var out []example
+	seq := uint64(41)
+	add := func(in *snapshot, steps ...eventStep) {
+		for _, s := range steps {
+			ev := Event{V: SchemaVersion, ID: exEventID(seq), Kiosk: exKiosk, BootEpoch: exEpoch, Seq: seq,
+				Type: s.typ, Time: at(s.sec), ClockSynced: true}
+			if s.data == nil {
+				s.data = map[string]any{}
+			}
+			if s.edit != nil {
+				s.edit(in)
+				in.UpdatedAt = ev.Time
+				snap := *in
+				s.data["incident"] = snap
+				ev.Incident = in.ID
+			}
+			ev.Data = mustJSON(t, s.data)
+			out = append(out, example{Name: s.typ, Summary: "seq " + strconv.FormatUint(seq, 10), Payload: mustJSON(t, ev)})
+			seq++
+		}
+	}
+	add(nil, eventStep{typ: "kiosk.started", sec: -600, data: map[string]any{"version": exVersion, "open_incidents": 0}})
+	add(&call, callSteps()...)
+	add(&cancelled, cancelSteps()...)
+	add(nil,
+		eventStep{typ: "fault.raised", sec: 7000, data: map[string]any{"fault": "stuck:labour", "detail": "button labour held for 30s; ignored until released"}},
+		eventStep{typ: "fault.cleared", sec: 7042, data: map[string]any{"fault": "stuck:labour"}},
+	)
+	// The clock had drifted 42.5 s behind when NTP caught up: one event, no incident.
+	add(nil, eventStep{typ: "clock.stepped", sec: 7100, data: map[string]any{
+		"delta_ms": 42500, "from": at(7100), "to": at(7100).Add(42500 * time.Millisecond), "incidents": 0}})
+	// A journal set aside starts again at boot epoch 1, seq 1 (kiosk.started), 2.
+	rec := Event{V: SchemaVersion, ID: exEventID(2), Kiosk: exKiosk, BootEpoch: 1, Seq: 2, Type: "journal.recovered",
+		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": "/var/lib/kioskd/journal.db.broken-20250315T112653Z"})}
+	out = append(out, example{Name: rec.Type, Summary: "seq 2 of a new journal", Payload: mustJSON(t, rec)})
+	return out
+}
+
+func callSteps() []eventStep {
+	none := func(*snapshot) {}
+	return []eventStep{
+		{typ: "incident.registered", sec: 0, data: map[string]any{"source": "button:police"}, edit: none},
+		{typ: "incident.delivered", sec: 1, edit: func(s *snapshot) { s.Delivered, s.Status = true, "delivered" }},
+		{typ: "incident.pressed_again", sec: 20, data: map[string]any{"source": "button:police", "presses": 2},
+			edit: func(s *snapshot) { s.Presses, s.Urgency = 2, 1 }},
+		{typ: "incident.urgent", sec: 23, data: map[string]any{"source": "button:police", "reason": "long_press"},
+			edit: func(s *snapshot) { s.Urgency = 2 }},
+		{typ: "incident.accepted", sec: 60, data: map[string]any{"responder": "王警官", "callback_by": at(240)},
+			edit: func(s *snapshot) {
+				s.Status, s.Responder, s.CallbackBy, s.CallbackMet = "accepted", "王警官", at(240), true
+			}},
+		{typ: "incident.message", sec: 75, data: map[string]any{"from": "城东派出所", "text": "民警正在赶来，请稍候。"},
+			edit: func(s *snapshot) {
+				s.Messages = append(s.Messages, snapshotMessage{From: "城东派出所", Text: "民警正在赶来，请稍候。", At: at(75)})
+			}},
+		{typ: "incident.handled_on_site", sec: 900, data: map[string]any{"by": "李保安", "outcome": "双方情绪激动，已劝离"},
+			edit: func(s *snapshot) { s.Status, s.Outcome = "handled_on_site", "双方情绪激动，已劝离" }},
+		{typ: "incident.escalated", sec: 1000, data: map[string]any{"by": "李保安", "reason": "需要民警到场处置"},
+			edit: func(s *snapshot) { s.Status = "escalated" }},
+		{typ: "incident.closed", sec: 5000, data: map[string]any{"by": "王警官", "outcome": "已电话回访，纠纷已调解"},
+			edit: func(s *snapshot) { s.Status, s.Outcome = "closed", "已电话回访，纠纷已调解" }},
+	}
+}
+
+func cancelSteps() []eventStep {
+	return []eventStep{
+		{typ: "incident.cancelled", sec: 6030, data: map[string]any{"by": "citizen"},
+			edit: func(s *snapshot) { s.Status = "cancelled" }},
+		{typ: "incident.overdue", sec: 6000 + 86400, data: map[string]any{"deadline": "close"},
+			edit: func(s *snapshot) { s.Overdue, s.Urgency = []string{"close"}, 1 }},
+	}
+}
+
+// exEventID is a fixed stand-in for the journal's 16 random bytes in hex.
+func exEventID(seq uint64) string {
+	const hex = "0123456789abcdef"
+	b := []byte("5e0c6a1f9d3b4e72a8c1f0d2b4e6a800")
+	b[30], b[31] = hex[seq/16%16], hex[seq%16]
+	return string(b)
+}
