@@ -15,6 +15,16 @@ import (
 // transaction, and returns the stored events in order. Every new event is
 // pending in the outbox until acked. wall becomes the clock floor if it is
 // later than the stored one. Nothing is stored if anything fails.
+//
+// Critical records are stored or the call fails; with no space left the
+// error wraps ErrFull. The last 64 pages are never used by Append: they
+// let Ack, which frees space, work on a full disk. Telemetry records may be left out, and are then
+// counted in Stats.TelemetryDropped: those beyond TelemetryBudget in one
+// call (the earliest go), and all of them when storing them would eat
+// into the reserve. The returned events are the stored ones, so there may
+// be fewer than recs; if nothing at all is left to store, the error wraps
+// ErrTelemetryRefused. Storing telemetry beyond the budget drops the
+// oldest pending telemetry in the same transaction.
 func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps []Snapshot) ([]Event, error) {
 	if len(recs) == 0 && len(snaps) == 0 {
 		return nil, nil
@@ -28,8 +38,15 @@ func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps 
 	if err != nil {
 		return nil, err
 	}
+	if evs = j.admit(evs); len(evs) == 0 && len(snaps) == 0 {
+		return nil, fmt.Errorf("journal: append: %w", ErrTelemetryRefused)
+	}
+	if err := j.roomForCritical(); err != nil {
+		return nil, err
+	}
+	drops := j.unsaved.Swap(0)
 	err = j.update("append", func(tx *bolt.Tx) error {
-		if err := putEvents(tx, evs); err != nil {
+		if err := j.putEvents(bucketsOf(tx), evs, drops); err != nil {
 			return err
 		}
 		if err := putSnapshots(tx, snaps, snapVals); err != nil {
@@ -38,6 +55,7 @@ func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps 
 		return raiseFloor(tx.Bucket(bucketMeta), wall)
 	})
 	if err != nil {
+		j.unsaved.Add(drops)
 		return nil, err
 	}
 	j.noteFloor(wall)
@@ -59,6 +77,7 @@ func (j *Journal) newEvents(wall time.Time, synced bool, recs []Record) ([]Event
 			ID: newID(), Kiosk: j.kiosk, BootEpoch: j.epoch,
 			Type: r.Type, Incident: r.Incident,
 			Time: wall, ClockSynced: synced, Data: data,
+			Telemetry: r.Telemetry, Urgent: r.Urgent,
 		}
 	}
 	return evs, nil
@@ -72,6 +91,8 @@ func checkRecord(r Record) error {
 		return fmt.Errorf("%w: incident id longer than %d bytes", ErrInvalid, maxIDLen)
 	case strings.IndexByte(r.Incident, 0) >= 0:
 		return fmt.Errorf("%w: incident id contains a NUL byte", ErrInvalid)
+	case r.Telemetry && r.Urgent:
+		return fmt.Errorf("%w: telemetry cannot be urgent", ErrInvalid)
 	}
 	return nil
 }
@@ -102,38 +123,63 @@ func encodeSnapshots(snaps []Snapshot) ([][]byte, error) {
 	return vals, nil
 }
 
-// putEvents numbers evs and writes them with their outbox, id and
-// incident entries.
-func putEvents(tx *bolt.Tx, evs []Event) error {
-	events := tx.Bucket(bucketEvents)
-	// Keys only ever grow: full pages, not bbolt's half-full default,
-	// halve the file.
-	events.FillPercent = 1
-	tx.Bucket(bucketOutbox).FillPercent = 1
+// putEvents numbers evs and writes them with their outbox, index and
+// incident entries, then holds pending telemetry to the budget and
+// updates the counters, adding drops refused earlier.
+func (j *Journal) putEvents(b buckets, evs []Event, drops uint64) error {
+	c := readCounters(b.meta)
+	firstNew := b.events.Sequence() + 1
 	for i := range evs {
-		seq, err := events.NextSequence()
+		if err := putEvent(b, &evs[i]); err != nil {
+			return err
+		}
+		if evs[i].Telemetry {
+			c.telemetry++
+		} else {
+			c.critical++
+		}
+	}
+	if budget := uint64(j.opts.TelemetryBudget); c.telemetry > budget {
+		n, err := dropOldestTelemetry(b, c.telemetry-budget, firstNew)
 		if err != nil {
 			return err
 		}
-		evs[i].Seq = seq
-		v, err := json.Marshal(evs[i])
-		if err != nil {
-			return fmt.Errorf("event %d: %w", seq, err)
-		}
-		k := seqKey(seq)
-		if err := events.Put(k, v); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketOutbox).Put(k, present); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketIDs).Put([]byte(evs[i].ID), k); err != nil {
-			return err
-		}
-		if evs[i].Incident == "" {
+		c.telemetry -= n
+		c.dropped += n
+	}
+	c.dropped += drops
+	return c.put(b.meta)
+}
+
+// putEvent numbers ev and writes it and its entries.
+func putEvent(b buckets, ev *Event) error {
+	seq, err := b.events.NextSequence()
+	if err != nil {
+		return err
+	}
+	ev.Seq = seq
+	v, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("event %d: %w", seq, err)
+	}
+	k := seqKey(seq)
+	puts := []struct {
+		b    *bolt.Bucket
+		k, v []byte
+		when bool
+	}{
+		{b.events, k, v, true},
+		{b.outbox, k, present, true},
+		{b.ids, []byte(ev.ID), k, true},
+		{b.urgent, k, present, ev.Urgent},
+		{b.telemetry, k, present, ev.Telemetry},
+		{b.incEvents, incidentKey(ev.Incident, seq), present, ev.Incident != ""},
+	}
+	for _, p := range puts {
+		if !p.when {
 			continue
 		}
-		if err := tx.Bucket(bucketIncEvents).Put(incidentKey(evs[i].Incident, seq), present); err != nil {
+		if err := p.b.Put(p.k, p.v); err != nil {
 			return err
 		}
 	}

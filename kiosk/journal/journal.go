@@ -6,12 +6,19 @@
 // Every write is one fsynced bbolt transaction. Events are numbered by a
 // gap-free sequence that survives restarts and are stamped with the kiosk id
 // and a boot epoch, so the platform can dedupe and spot gaps.
+//
+// Events are critical (alarms, incident changes, faults: never dropped) or
+// telemetry (camera status and the like: bounded, oldest dropped first,
+// refused when space runs short). Space for critical events is reserved
+// inside the file's own disk blocks, so an alarm is still stored when the
+// disk is full or the size cap is reached; see reserve.go.
 package journal
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -35,12 +42,37 @@ var (
 	// ErrSchemaTooNew is returned, wrapped, by Open for a journal written by
 	// a newer kioskd. The file is left alone: it is not corrupt.
 	ErrSchemaTooNew = errors.New("journal: schema newer than this program")
+	// ErrFull is returned, wrapped, by a write that found no space left:
+	// the disk is full or the size cap is reached, and the reserve kept
+	// for critical events is used up. Nothing of that write was stored.
+	ErrFull = errors.New("journal: no space left")
+	// ErrTelemetryRefused is returned, wrapped, by an Append whose records
+	// were all telemetry and were all refused to keep the reserve for
+	// critical events. They are counted in Stats.TelemetryDropped. It is
+	// not a fault of the journal: the caller may ignore it.
+	ErrTelemetryRefused = errors.New("journal: telemetry refused, space kept for alarms")
+)
+
+// Defaults for Options.
+const (
+	DefaultTelemetryBudget = 10_000
+	DefaultReserve         = 2 << 20
 )
 
 // Options configures Open.
 type Options struct {
 	KioskID string        // required, stamped on every event
 	Timeout time.Duration // bbolt file-lock timeout; zero means 1s. Never wait for ever.
+	// TelemetryBudget is the most telemetry events pending in the outbox;
+	// beyond it the oldest are dropped. Zero means DefaultTelemetryBudget.
+	TelemetryBudget int
+	// MaxSize caps the file, in bytes; zero means no cap. bbolt cannot use
+	// its last megabyte (see reserve.go); it must be at least
+	// 2×Reserve + 2 MiB.
+	MaxSize int64
+	// Reserve is the space, in bytes, kept for critical events: telemetry
+	// is refused rather than eat into it. Zero means DefaultReserve.
+	Reserve int64
 }
 
 // Record is what a caller appends.
@@ -48,6 +80,12 @@ type Record struct {
 	Type     string          // e.g. "incident.registered"
 	Incident string          // incident id, "" if none
 	Data     json.RawMessage // may be nil
+	// Telemetry marks an event that may be dropped: the zero value,
+	// critical, is never dropped by any path.
+	Telemetry bool
+	// Urgent marks a new alarm that must jump the queue of a backlog; see
+	// Journal.Urgent. A record cannot be both Urgent and Telemetry.
+	Urgent bool
 }
 
 // Event is a stored record with its envelope.
@@ -60,6 +98,8 @@ type Event struct {
 	Incident    string          `json:"incident,omitempty"`
 	Time        time.Time       `json:"time"` // wall time given by the caller, UTC
 	ClockSynced bool            `json:"clock_synced"`
+	Telemetry   bool            `json:"telemetry,omitempty"`
+	Urgent      bool            `json:"urgent,omitempty"`
 	Data        json.RawMessage `json:"data,omitempty"`
 }
 
@@ -73,13 +113,24 @@ type Snapshot struct {
 // Journal is an open journal file. It is safe for concurrent use.
 type Journal struct {
 	db        *bolt.DB
+	file      *os.File // bbolt's own descriptor, for fallocate and stat
+	dir       string   // for statfs
+	page      int64    // bbolt's page size
+	opts      Options  // with defaults filled in
 	kiosk     string
 	epoch     uint64
 	recovered string
 	closed    atomic.Bool
+	// unsaved counts telemetry refused since the last write that
+	// persisted the dropped counter; refusing must not cost a write.
+	unsaved atomic.Uint64
 
 	mu    sync.Mutex // guards floor
 	floor time.Time
+
+	spaceMu    sync.Mutex // guards the two below
+	preallocTo int64      // end of the blocks preallocated past the last page
+	noPrealloc bool       // the filesystem cannot preallocate
 }
 
 // Close closes the file. A second Close returns ErrClosed.
@@ -120,13 +171,31 @@ func (j *Journal) noteFloor(t time.Time) {
 	}
 }
 
-// CheckWritable does a tiny fsynced write, for the health check.
-func (j *Journal) CheckWritable() error {
-	return j.update("check writable", func(tx *bolt.Tx) error {
+// Touch does a tiny fsynced write, for the health check, and raises the
+// persisted clock floor to wall if wall is later, so that the floor
+// advances even when nothing is appended for hours. It then tops the
+// reserve up if the disk allows (see Stats.OnReserve).
+func (j *Journal) Touch(wall time.Time) error {
+	wall = wall.UTC()
+	drops := j.unsaved.Swap(0)
+	err := j.update("touch", func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		n := getUint(meta.Get(keyHeartbeat))
-		return meta.Put(keyHeartbeat, putUint(n+1))
+		if err := meta.Put(keyHeartbeat, putUint(n+1)); err != nil {
+			return err
+		}
+		if err := addDropped(meta, drops); err != nil {
+			return err
+		}
+		return raiseFloor(meta, wall)
 	})
+	if err != nil {
+		j.unsaved.Add(drops)
+		return err
+	}
+	j.noteFloor(wall)
+	j.keepReserve()
+	return nil
 }
 
 func (j *Journal) view(op string, fn func(*bolt.Tx) error) error {
@@ -160,6 +229,8 @@ func (j *Journal) run(op string, write bool, fn func(*bolt.Tx) error) (err error
 		return nil
 	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return ErrClosed
+	case write && isNoSpace(err):
+		return fmt.Errorf("journal: %s: %w: %w", op, ErrFull, err)
 	default:
 		return fmt.Errorf("journal: %s: %w", op, err)
 	}

@@ -278,7 +278,20 @@ func TestInvalidInput(t *testing.T) {
 		{"no snapshot id", func() error { _, err := j.Append(t0, true, nil, []Snapshot{{Open: true}}); return err }},
 		{"pending limit 0", func() error { _, err := j.Pending(0, 0); return err }},
 		{"events limit -1", func() error { _, err := j.Events(0, -1); return err }},
+		{"urgent telemetry", func() error {
+			_, err := j.Append(t0, true, []Record{{Type: "a", Telemetry: true, Urgent: true}}, nil)
+			return err
+		}},
+		{"urgent limit 0", func() error { _, err := j.Urgent(0); return err }},
 		{"no kiosk id", func() error { _, err := Open(tempPath(t), Options{}); return err }},
+		{"negative budget", func() error {
+			_, err := Open(tempPath(t), Options{KioskID: "k", TelemetryBudget: -1})
+			return err
+		}},
+		{"cap under the reserve", func() error {
+			_, err := Open(tempPath(t), Options{KioskID: "k", MaxSize: 4 << 20, Reserve: 2 << 20})
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		if err := tt.call(); !errors.Is(err, ErrInvalid) {
@@ -297,7 +310,9 @@ func TestClosed(t *testing.T) {
 	}
 	calls := map[string]func() error{
 		"Close":          j.Close,
-		"CheckWritable":  j.CheckWritable,
+		"Touch":          func() error { return j.Touch(t0) },
+		"Stats":          func() error { _, err := j.Stats(); return err },
+		"Urgent":         func() error { _, err := j.Urgent(1); return err },
 		"Append":         func() error { _, err := j.Append(t0, true, []Record{rec("a", "")}, nil); return err },
 		"Pending":        func() error { _, err := j.Pending(0, 1); return err },
 		"PendingCount":   func() error { _, _, err := j.PendingCount(); return err },
@@ -316,12 +331,32 @@ func TestClosed(t *testing.T) {
 	}
 }
 
-func TestCheckWritable(t *testing.T) {
-	j := mustOpen(t, tempPath(t))
-	for range 3 {
-		if err := j.CheckWritable(); err != nil {
-			t.Fatalf("CheckWritable() = %v, want nil", err)
+func TestTouchRaisesFloor(t *testing.T) {
+	path := tempPath(t)
+	j := mustOpen(t, path)
+	mustAppend(t, j, t0, []Record{rec("e", "")}, nil)
+	steps := []struct {
+		wall, want time.Time
+	}{
+		{t0.Add(time.Hour), t0.Add(time.Hour)},
+		{time.Unix(0, 0), t0.Add(time.Hour)}, // a clock back in 1970 never lowers it
+		{t0.Add(2 * time.Hour), t0.Add(2 * time.Hour)},
+	}
+	for i, s := range steps {
+		if err := j.Touch(s.wall); err != nil {
+			t.Fatalf("step %d: Touch() = %v, want nil", i, err)
 		}
+		if got := j.ClockFloor(); !got.Equal(s.want) {
+			t.Errorf("step %d: ClockFloor() = %v, want %v", i, got, s.want)
+		}
+	}
+	j.Close()
+	j = mustOpen(t, path)
+	if got, want := j.ClockFloor(), t0.Add(2*time.Hour); !got.Equal(want) {
+		t.Errorf("ClockFloor() after reopen = %v, want %v", got, want)
+	}
+	if n, err := j.LastSeq(); n != 1 || err != nil {
+		t.Errorf("LastSeq() = %d, %v, want 1: Touch appends no event", n, err)
 	}
 }
 

@@ -10,7 +10,10 @@ import (
 )
 
 // schemaVersion is the layout below. Bump it, and teach Open to migrate,
-// whenever a bucket or an encoding changes.
+// whenever a bucket or an encoding changes in a way older programs would
+// misread. The class buckets and counters were added within version 1:
+// older programs ignore them, and Open rebuilds them from the outbox (see
+// reconcile), so a firmware rollback still opens the file.
 const schemaVersion = 1
 
 // The file's layout. Sequence numbers are 8-byte big-endian so that key
@@ -23,19 +26,50 @@ var (
 	bucketIncidents = []byte("incidents")       // incident id → snapshot JSON
 	bucketOpen      = []byte("open")            // incident id → present, while open
 	bucketIncEvents = []byte("incident_events") // incident id, 0x00, seq → present
+	bucketUrgent    = []byte("urgent")          // seq → present, while an urgent event is unacked
+	bucketTelemetry = []byte("telemetry")       // seq → present, while a telemetry event is unacked
 
 	allBuckets = [][]byte{bucketMeta, bucketEvents, bucketOutbox, bucketIDs,
 		bucketIncidents, bucketOpen, bucketIncEvents}
+	// addedBuckets came after the first release; Open creates them in
+	// files that lack them.
+	addedBuckets = [][]byte{bucketUrgent, bucketTelemetry}
 
 	keySchema    = []byte("schema_version") // uint64
 	keyEpoch     = []byte("boot_epoch")     // uint64
 	keyFloor     = []byte("clock_floor")    // time.Time MarshalBinary
-	keyHeartbeat = []byte("heartbeat")      // uint64, bumped by CheckWritable
+	keyHeartbeat = []byte("heartbeat")      // uint64, bumped by Touch
+
+	// Counters kept so that Stats need not count buckets. Open recounts
+	// them from the outbox.
+	keyPendingCritical  = []byte("pending_critical")  // uint64
+	keyPendingTelemetry = []byte("pending_telemetry") // uint64
+	keyDropped          = []byte("dropped_telemetry") // uint64, never goes down
 
 	// present is the value of set-like buckets. It is not empty because
 	// bbolt's Get cannot tell an empty value from a missing key.
 	present = []byte{1}
 )
+
+// buckets are one transaction's buckets.
+type buckets struct {
+	meta, events, outbox, ids, incEvents, urgent, telemetry *bolt.Bucket
+}
+
+// bucketsOf returns tx's buckets, set for keys that only ever grow: full
+// pages, not bbolt's half-full default, halve the file.
+func bucketsOf(tx *bolt.Tx) buckets {
+	b := buckets{
+		meta: tx.Bucket(bucketMeta), events: tx.Bucket(bucketEvents),
+		outbox: tx.Bucket(bucketOutbox), ids: tx.Bucket(bucketIDs),
+		incEvents: tx.Bucket(bucketIncEvents),
+		urgent:    tx.Bucket(bucketUrgent), telemetry: tx.Bucket(bucketTelemetry),
+	}
+	for _, g := range []*bolt.Bucket{b.events, b.outbox, b.urgent, b.telemetry} {
+		g.FillPercent = 1
+	}
+	return b
+}
 
 // maxIDLen bounds incident ids, well under bbolt's key size limit.
 const maxIDLen = 256
@@ -70,11 +104,67 @@ func decodeEvent(events *bolt.Bucket, k []byte) (Event, error) {
 	if v == nil {
 		return Event{}, fmt.Errorf("event %d missing: %w", getUint(k), ErrCorrupt)
 	}
-	var ev Event
-	if err := json.Unmarshal(v, &ev); err != nil {
-		return Event{}, fmt.Errorf("event %d: %w: %w", getUint(k), ErrCorrupt, err)
+	ev, err := decodeEventValue(v)
+	if err != nil {
+		return Event{}, fmt.Errorf("event %d: %w", getUint(k), err)
+	}
+	if ev.Seq != getUint(k) {
+		return Event{}, fmt.Errorf("event %d: %w: holds seq %d", getUint(k), ErrCorrupt, ev.Seq)
 	}
 	return ev, nil
+}
+
+// decodeEventValue decodes a stored event value. Whatever the bytes, it
+// returns an event Append could have written or ErrCorrupt.
+func decodeEventValue(v []byte) (Event, error) {
+	var ev Event
+	if err := json.Unmarshal(v, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	switch {
+	case ev.Seq == 0 || ev.ID == "" || ev.Type == "":
+		return Event{}, fmt.Errorf("%w: event without seq, id or type", ErrCorrupt)
+	case ev.Telemetry && ev.Urgent:
+		return Event{}, fmt.Errorf("%w: event both telemetry and urgent", ErrCorrupt)
+	}
+	return ev, nil
+}
+
+// counters are the outbox's sizes and the telemetry dropped so far.
+type counters struct{ critical, telemetry, dropped uint64 }
+
+func readCounters(meta *bolt.Bucket) counters {
+	return counters{
+		critical:  getUint(meta.Get(keyPendingCritical)),
+		telemetry: getUint(meta.Get(keyPendingTelemetry)),
+		dropped:   getUint(meta.Get(keyDropped)),
+	}
+}
+
+func (c counters) put(meta *bolt.Bucket) error {
+	if err := meta.Put(keyPendingCritical, putUint(c.critical)); err != nil {
+		return err
+	}
+	if err := meta.Put(keyPendingTelemetry, putUint(c.telemetry)); err != nil {
+		return err
+	}
+	return meta.Put(keyDropped, putUint(c.dropped))
+}
+
+// addDropped adds n to the persisted dropped counter.
+func addDropped(meta *bolt.Bucket, n uint64) error {
+	if n == 0 {
+		return nil
+	}
+	return meta.Put(keyDropped, putUint(getUint(meta.Get(keyDropped))+n))
+}
+
+// sub subtracts without wrapping; Open recounts if they ever disagree.
+func sub(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
 }
 
 func decodeSnapshot(v []byte) (Snapshot, error) {

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -24,11 +26,9 @@ import (
 // raises a fault. A file locked by another process (bbolt's ErrTimeout), an
 // OS error, or ErrSchemaTooNew returns an error and leaves the file alone.
 func Open(path string, opts Options) (*Journal, error) {
-	if opts.KioskID == "" {
-		return nil, fmt.Errorf("journal: open %s: %w: no kiosk id", path, ErrInvalid)
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = time.Second
+	opts, err := withDefaults(opts)
+	if err != nil {
+		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
 	j, err := openFile(path, opts)
 	if !errors.Is(err, ErrCorrupt) {
@@ -48,6 +48,32 @@ func Open(path string, opts Options) (*Journal, error) {
 	return j, nil
 }
 
+// withDefaults checks opts and fills in the defaults.
+func withDefaults(opts Options) (Options, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.TelemetryBudget == 0 {
+		opts.TelemetryBudget = DefaultTelemetryBudget
+	}
+	if opts.Reserve == 0 {
+		opts.Reserve = DefaultReserve
+	}
+	switch {
+	case opts.KioskID == "":
+		return opts, fmt.Errorf("%w: no kiosk id", ErrInvalid)
+	case opts.TelemetryBudget < 0 || opts.Reserve < 0 || opts.MaxSize < 0:
+		return opts, fmt.Errorf("%w: negative budget, reserve or size cap", ErrInvalid)
+	case opts.Reserve > 1<<30:
+		return opts, fmt.Errorf("%w: reserve %d over 1 GiB", ErrInvalid, opts.Reserve)
+	case opts.MaxSize > 0 && opts.MaxSize < 2*opts.Reserve+2*allocSize:
+		return opts, fmt.Errorf("%w: size cap %d under 2×reserve + 2 MiB", ErrInvalid, opts.MaxSize)
+	case int64(int(opts.MaxSize)) != opts.MaxSize:
+		return opts, fmt.Errorf("%w: size cap %d too large for this machine", ErrInvalid, opts.MaxSize)
+	}
+	return opts, nil
+}
+
 // openFile opens path once. Damage is reported as ErrCorrupt, including
 // bbolt's panics and memory faults on pages past a truncated end, which
 // SetPanicOnFault turns into panics for this goroutine.
@@ -63,15 +89,17 @@ func openFile(path string, opts Options) (j *Journal, err error) {
 			j, err = nil, fmt.Errorf("journal: open %s: %w: %v", path, ErrCorrupt, r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
-	if err != nil {
-		return nil, classify(path, err)
+	var file *os.File
+	if db, file, err = openBolt(path, opts); err != nil {
+		return nil, err
 	}
-	j = &Journal{db: db, kiosk: opts.KioskID}
+	j = &Journal{db: db, file: file, dir: filepath.Dir(path), page: int64(db.Info().PageSize),
+		opts: opts, kiosk: opts.KioskID}
 	if err := j.start(path); err != nil {
 		closeQuietly(db)
 		return nil, err
 	}
+	j.keepReserve()
 	if created {
 		if err := syncDir(filepath.Dir(path)); err != nil {
 			closeQuietly(db)
@@ -79,6 +107,31 @@ func openFile(path string, opts Options) (j *Journal, err error) {
 		}
 	}
 	return j, nil
+}
+
+// openBolt checks the file's structure, then opens it with bbolt, keeping
+// bbolt's descriptor for fallocate.
+func openBolt(path string, opts Options) (*bolt.DB, *os.File, error) {
+	if err := precheck(path, opts.Timeout); errors.Is(err, ErrCorrupt) {
+		return nil, nil, fmt.Errorf("journal: open %s: %w", path, err)
+	} else if errors.Is(err, berrors.ErrTimeout) {
+		return nil, nil, classify(path, err)
+	}
+	var file *os.File
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.Timeout,
+		MaxSize: int(opts.MaxSize),
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		},
+	})
+	if err != nil {
+		return nil, nil, classify(path, err)
+	}
+	db.AllocSize = allocSize
+	return db, file, nil
 }
 
 // classify sorts bolt.Open's errors: lock timeouts and OS errors leave the
@@ -113,7 +166,7 @@ func (j *Journal) start(path string) error {
 		if err := prepare(tx); err != nil {
 			return err
 		}
-		if err := verify(tx); err != nil {
+		if err := reconcile(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
@@ -155,7 +208,7 @@ func prepare(tx *bolt.Tx) error {
 		if k, _ := tx.Cursor().First(); k != nil {
 			return fmt.Errorf("%w: bbolt file without journal meta", ErrCorrupt)
 		}
-		for _, name := range allBuckets {
+		for _, name := range slices.Concat(allBuckets, addedBuckets) {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -173,27 +226,91 @@ func prepare(tx *bolt.Tx) error {
 			return fmt.Errorf("%w: bucket %s missing", ErrCorrupt, name)
 		}
 	}
+	for _, name := range addedBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
 	return nil
 }
 
-// verify reads what the daemon needs straight after start: every pending
-// event, every open incident and the last event. Its cost grows with the
+// reconcile reads what the daemon needs straight after start: every
+// pending event, every open incident and the last event, and makes the
+// class indexes and the counters agree with the outbox (an older program
+// may have written since, ignoring them). Its cost grows with the
 // backlog, not with the history.
-func verify(tx *bolt.Tx) error {
-	events := tx.Bucket(bucketEvents)
-	c := tx.Bucket(bucketOutbox).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if _, err := decodeEvent(events, k); err != nil {
+func reconcile(tx *bolt.Tx) error {
+	b := bucketsOf(tx)
+	c := counters{dropped: getUint(b.meta.Get(keyDropped))}
+	cur := b.outbox.Cursor()
+	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+		ev, err := decodeEvent(b.events, k)
+		if err != nil {
+			return err
+		}
+		if ev.Telemetry {
+			c.telemetry++
+		} else {
+			c.critical++
+		}
+		if err := index(b.urgent, k, ev.Urgent); err != nil {
+			return err
+		}
+		if err := index(b.telemetry, k, ev.Telemetry); err != nil {
 			return err
 		}
 	}
+	for _, idx := range []*bolt.Bucket{b.urgent, b.telemetry} {
+		if err := prune(idx, b.outbox); err != nil {
+			return err
+		}
+	}
+	if c != readCounters(b.meta) {
+		if err := c.put(b.meta); err != nil {
+			return err
+		}
+	}
+	return verifyRest(tx)
+}
+
+// index makes idx hold k exactly when want.
+func index(idx *bolt.Bucket, k []byte, want bool) error {
+	switch has := idx.Get(k) != nil; {
+	case want && !has:
+		return idx.Put(k, present)
+	case !want && has:
+		return idx.Delete(k)
+	}
+	return nil
+}
+
+// prune deletes from idx the keys no longer in the outbox.
+func prune(idx, outbox *bolt.Bucket) error {
+	var stale [][]byte
+	c := idx.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if outbox.Get(k) == nil {
+			stale = append(stale, bytes.Clone(k))
+		}
+	}
+	for _, k := range stale {
+		if err := idx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyRest reads the last event and every open incident.
+func verifyRest(tx *bolt.Tx) error {
+	events := tx.Bucket(bucketEvents)
 	if k, _ := events.Cursor().Last(); k != nil {
 		if _, err := decodeEvent(events, k); err != nil {
 			return err
 		}
 	}
 	incidents := tx.Bucket(bucketIncidents)
-	c = tx.Bucket(bucketOpen).Cursor()
+	c := tx.Bucket(bucketOpen).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		v := incidents.Get(k)
 		if v == nil {

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,16 @@ func TestUnreadableFileSetAside(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		// bbolt reads a page that is not a leaf as a branch: trusting
+		// it could loop for ever.
+		{"history page overwritten", func(t *testing.T, path string) {
+			filledJournal(t, path, 100)
+			damagePagesHolding(t, path, []byte(`"n":10,`))
+		}},
+		{"branch page points to itself", func(t *testing.T, path string) {
+			filledJournal(t, path, 500)
+			loopBranch(t, path)
+		}},
 	}
 	stamp := regexp.MustCompile(`\.broken-\d{8}T\d{6}Z$`)
 	for _, tt := range tests {
@@ -152,6 +163,50 @@ func damagePagesHolding(t *testing.T, path string, marker []byte) {
 	}
 }
 
+// damageValuesHolding overwrites 32 bytes at every place marker appears
+// in path: values inside well-formed pages go bad.
+func damageValuesHolding(t *testing.T, path string, marker []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for off := 0; ; off++ {
+		i := bytes.Index(b[off:], marker)
+		if i < 0 {
+			break
+		}
+		off += i
+		damage(t, path, int64(off), int64(off+32))
+		found++
+	}
+	if found == 0 {
+		t.Fatalf("no value holds %s", marker)
+	}
+}
+
+// loopBranch points the first child of every branch page in path, live
+// or free, at the page itself.
+func loopBranch(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, found := os.Getpagesize(), 0
+	for off := 2 * page; off+page <= len(b); off += page {
+		if binary.NativeEndian.Uint16(b[off+8:]) == branchFlag {
+			copy(b[off+pageHeader+8:], b[off:off+8])
+			found++
+		}
+	}
+	if found == 0 {
+		t.Fatal("no branch page")
+	}
+	writeFile(t, path, b)
+}
+
 func checkFresh(t *testing.T, j *Journal) {
 	t.Helper()
 	evs, err := j.Append(t0, true, []Record{rec("fault.journal_recovered", "")}, nil)
@@ -170,12 +225,13 @@ func TestEmptyFileIsNew(t *testing.T) {
 	checkFresh(t, j)
 }
 
-// A damaged page in the history must not stop the daemon: reads that reach
-// it fail with ErrCorrupt, new events are still stored.
-func TestDamagedHistoryPage(t *testing.T) {
+// Damaged values in the history must not stop the daemon: reads that
+// reach them fail with ErrCorrupt, new events are still stored. (Damage to
+// a page's structure sets the file aside: see TestUnreadableFileSetAside.)
+func TestDamagedHistoryValues(t *testing.T) {
 	path := tempPath(t)
 	filledJournal(t, path, 100)
-	damagePagesHolding(t, path, []byte(`"n":10,`))
+	damageValuesHolding(t, path, []byte(`"n":10,`))
 	j := mustOpen(t, path)
 	if got := j.Recovered(); got != "" {
 		t.Fatalf("Recovered() = %q, want the file kept: damage is in acked history", got)

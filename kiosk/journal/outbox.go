@@ -1,7 +1,9 @@
 package journal
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -17,7 +19,8 @@ func (j *Journal) Pending(afterSeq uint64, limit int) ([]Event, error) {
 }
 
 // Events returns up to limit events with Seq > afterSeq in seq order,
-// acked or not. limit must be positive.
+// acked or not, except telemetry that was acked or dropped: that is
+// deleted. limit must be positive.
 func (j *Journal) Events(afterSeq uint64, limit int) ([]Event, error) {
 	return j.scan("events", bucketEvents, afterSeq, limit)
 }
@@ -46,22 +49,21 @@ func (j *Journal) scan(op string, name []byte, afterSeq uint64, limit int) ([]Ev
 	return out, err
 }
 
+// Urgent returns up to limit unacked urgent events in seq order, so that
+// a new alarm can be sent ahead of a backlog. limit must be positive.
+func (j *Journal) Urgent(limit int) ([]Event, error) {
+	return j.scan("urgent", bucketUrgent, 0, limit)
+}
+
 // PendingCount returns how many events are unacked and the Time of the
 // first of them in seq order (zero if none). Seq order, not the wall
 // clock, decides which is oldest.
 func (j *Journal) PendingCount() (n int, oldest time.Time, err error) {
 	err = j.view("pending count", func(tx *bolt.Tx) error {
-		outbox := tx.Bucket(bucketOutbox)
-		k, _ := outbox.Cursor().First()
-		if k == nil {
-			return nil
-		}
-		ev, err := decodeEvent(tx.Bucket(bucketEvents), k)
-		if err != nil {
-			return err
-		}
-		n, oldest = outbox.Stats().KeyN, ev.Time
-		return nil
+		c := readCounters(tx.Bucket(bucketMeta))
+		n = int(c.critical + c.telemetry)
+		oldest, err = oldestPending(tx)
+		return err
 	})
 	if err != nil {
 		return 0, time.Time{}, err
@@ -69,37 +71,94 @@ func (j *Journal) PendingCount() (n int, oldest time.Time, err error) {
 	return n, oldest, nil
 }
 
+// oldestPending returns the Time of the first unacked event in seq order.
+func oldestPending(tx *bolt.Tx) (time.Time, error) {
+	k, _ := tx.Bucket(bucketOutbox).Cursor().First()
+	if k == nil {
+		return time.Time{}, nil
+	}
+	ev, err := decodeEvent(tx.Bucket(bucketEvents), k)
+	return ev.Time, err
+}
+
 // Ack removes the named events from the outbox in one fsynced transaction
 // and returns, in seq order, those that were pending until now. Unknown and
-// already acked ids are ignored: acks may arrive twice.
+// already acked ids are ignored: acks may arrive twice. Acked telemetry is
+// deleted from the file: Events and Acked no longer know it.
+//
+// On a full journal (ErrFull) Ack splits ids into smaller transactions,
+// which need fewer free pages; each frees space for the next. If one of
+// them fails, those before it stay acked.
 func (j *Journal) Ack(ids []string) ([]Event, error) {
+	acked, err := j.ackBatch(ids)
+	if !errors.Is(err, ErrFull) || len(ids) < 2 {
+		return acked, err
+	}
+	first, err := j.Ack(ids[:len(ids)/2])
+	if err != nil {
+		return nil, err
+	}
+	second, err := j.Ack(ids[len(ids)/2:])
+	if err != nil {
+		return nil, err
+	}
+	acked = append(first, second...)
+	slices.SortFunc(acked, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	return acked, nil
+}
+
+// ackBatch acks ids in one transaction.
+func (j *Journal) ackBatch(ids []string) ([]Event, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var acked []Event
 	err := j.update("ack", func(tx *bolt.Tx) error {
-		events, outbox, byID := tx.Bucket(bucketEvents), tx.Bucket(bucketOutbox), tx.Bucket(bucketIDs)
+		acked = acked[:0]
+		b := bucketsOf(tx)
+		c := readCounters(b.meta)
 		for _, id := range ids {
-			k := byID.Get([]byte(id))
-			if k == nil || outbox.Get(k) == nil {
-				continue
-			}
-			ev, err := decodeEvent(events, k)
+			ev, ok, err := ackOne(b, id)
 			if err != nil {
 				return err
 			}
-			if err := outbox.Delete(k); err != nil {
-				return err
+			if !ok {
+				continue
+			}
+			if ev.Telemetry {
+				c.telemetry = sub(c.telemetry, 1)
+			} else {
+				c.critical = sub(c.critical, 1)
 			}
 			acked = append(acked, ev)
 		}
-		return nil
+		return c.put(b.meta)
 	})
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(acked, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	return acked, nil
+}
+
+// ackOne takes one event out of the outbox; ok is false if it was not
+// pending.
+func ackOne(b buckets, id string) (ev Event, ok bool, err error) {
+	k := b.ids.Get([]byte(id))
+	if k == nil || b.outbox.Get(k) == nil {
+		return Event{}, false, nil
+	}
+	k = bytes.Clone(k)
+	if ev, err = decodeEvent(b.events, k); err != nil {
+		return Event{}, false, err
+	}
+	if ev.Telemetry {
+		return ev, true, forget(b, k, ev)
+	}
+	if err := b.outbox.Delete(k); err != nil {
+		return Event{}, false, err
+	}
+	return ev, true, b.urgent.Delete(k)
 }
 
 // Acked reports whether the event with this id has been acked (false, nil
