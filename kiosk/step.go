@@ -56,7 +56,11 @@ type Record struct {
 	Type     string
 	Incident string
 	Data     any
+	Urgent   bool // a new or more urgent call: it overtakes a waiting backlog
 }
+
+// urgentTypes are the events that mean "someone needs help now".
+var urgentTypes = []string{EvRegistered, EvPressedAgain, EvUrgent}
 
 // Effects is what a Step asks of the controller: journal these records and
 // these incident snapshots (closed ones included) in one transaction.
@@ -156,7 +160,8 @@ func (st *step) record(in *Incident, typ string, data map[string]any) {
 		data = map[string]any{}
 	}
 	data["incident"] = in.clone()
-	st.fx.Records = append(st.fx.Records, Record{Type: typ, Incident: in.ID, Data: data})
+	urgent := slices.Contains(urgentTypes, typ) && !in.Test
+	st.fx.Records = append(st.fx.Records, Record{Type: typ, Incident: in.ID, Data: data, Urgent: urgent})
 	for i, s := range st.fx.Snapshots {
 		if s.ID == in.ID {
 			st.fx.Snapshots[i] = in

@@ -97,6 +97,9 @@ func TestStepPresses(t *testing.T) {
 	if err != nil || !slices.Equal(types(fx), []string{EvRegistered}) {
 		t.Fatalf("first press: events %v, err %v", types(fx), err)
 	}
+	if !fx.Records[0].Urgent {
+		t.Errorf("a new call is not marked urgent: it would wait behind a backlog")
+	}
 	in := s.Incidents["a"]
 	if in.CallbackDue != t0.Add(5*time.Minute) || in.CloseDue != t0.Add(24*time.Hour) {
 		t.Errorf("deadlines = %v, %v", in.CallbackDue, in.CloseDue)
