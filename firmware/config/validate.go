@@ -229,8 +229,10 @@ func (j Journal) validate(ps *problems) {
 	if j.MaxSize.Bytes < 1<<20 {
 		ps.add("journal.max_size", "%s is too small; give the journal at least \"1MiB\" (default \"512MiB\")", j.MaxSize)
 	}
-	if j.Reserve.Bytes < 64<<10 || j.Reserve.Bytes*2 > j.MaxSize.Bytes {
-		ps.add("journal.reserve", "%s must be at least \"64KiB\" and at most half of journal.max_size (%s)", j.Reserve, j.MaxSize)
+	// bbolt grows the file in 1 MiB steps, so the cap must leave room for
+	// the reserve twice over plus one step (kiosk/journal checks the same).
+	if j.Reserve.Bytes < 64<<10 || j.MaxSize.Bytes < 2*j.Reserve.Bytes+2<<20 {
+		ps.add("journal.reserve", "%s must be at least \"64KiB\", and journal.max_size (%s) at least twice the reserve plus 2MiB", j.Reserve, j.MaxSize)
 	}
 	if j.TelemetryBudget < 100 || j.TelemetryBudget > 1_000_000 {
 		ps.add("journal.telemetry_budget", "%d is out of range; use 100 to 1000000 (default 10000)", j.TelemetryBudget)

@@ -39,7 +39,8 @@ func TestParseValidateErrors(t *testing.T) {
 		{"size without unit", valid + "[journal]\nmax_size = \"64\"\n", []string{`line 20: journal.max_size: "64" is not a size; write a whole number and a unit`}},
 		{"size as number", valid + "[journal]\nmax_size = 64\n", []string{`line 20: journal.max_size: must be a quoted size`}},
 		{"cap too small", valid + "[journal]\nmax_size = \"512KiB\"\n", []string{`journal.max_size: 512KiB is too small`}},
-		{"reserve too big", valid + "[journal]\nmax_size = \"8MiB\"\nreserve = \"5MiB\"\n", []string{`journal.reserve: 5MiB must be at least "64KiB" and at most half`}},
+		{"reserve leaves no room", valid + "[journal]\nmax_size = \"4MiB\"\nreserve = \"2MiB\"\n", []string{`journal.reserve: 2MiB must be`}},
+		{"reserve too big", valid + "[journal]\nmax_size = \"8MiB\"\nreserve = \"5MiB\"\n", []string{`journal.reserve: 5MiB must be at least "64KiB", and journal.max_size (8MiB) at least twice the reserve plus 2MiB`}},
 		{"telemetry budget", valid + "[journal]\ntelemetry_budget = 5\n", []string{`journal.telemetry_budget: 5 is out of range`}},
 		{"heartbeat range", inMQTT(`heartbeat = "1s"`), []string{"mqtt.heartbeat: 1s is out of range; use 5s to 1h"}},
 		{"bad driver", valid + "[devices]\ndriver = \"gpoi\"\n", []string{
