@@ -34,28 +34,36 @@ func (s *session) runCommands(ctx context.Context) {
 
 // command checks, applies and answers one command. Every command gets a reply.
 func (s *session) command(ctx context.Context, payload []byte) {
-	cmd, rerr := s.l.checkCommand(payload)
-	if rerr != nil {
-		s.l.log.Warn("cloudlink: refusing command", "id", cmd.ID, "code", rerr.Code, "reason", rerr.Message)
-	} else {
-		rerr = s.l.kiosk.Command(ctx, cmd)
-	}
-	reply := contract.Reply{
-		V:       contract.SchemaVersion,
-		Command: cmd.ID,
-		Kiosk:   s.cfg.KioskID,
-		OK:      rerr == nil,
-		Error:   rerr,
-	}
+	reply := s.l.answer(ctx, payload)
 	b, err := json.Marshal(reply)
 	if err != nil {
-		s.l.log.Error("cloudlink: encode reply", "command", cmd.ID, "err", err)
+		s.l.log.Error("cloudlink: encode reply", "command", reply.Command, "err", err)
 		return
 	}
 	// Not ctx: a reply to a command applied during shutdown still goes out.
 	tok := s.client.Publish(s.cfg.Topics.Replies(), 1, false, b)
 	if err := s.wait(context.Background(), tok, "publish reply"); err != nil {
 		s.fail(err)
+	}
+}
+
+// answer checks one command payload, hands it to the kiosk if it passes, and
+// returns the reply to send. It does no network I/O.
+func (l *Link) answer(ctx context.Context, payload []byte) contract.Reply {
+	cmd, rerr := l.checkCommand(payload)
+	if rerr != nil {
+		l.log.Warn("cloudlink: refusing command", "id", cmd.ID, "code", rerr.Code, "reason", rerr.Message)
+	} else if rerr = l.kiosk.Command(ctx, cmd); rerr != nil && rerr.Code == "" {
+		coded := *rerr // a copy: the kiosk may share its errors
+		coded.Code = contract.ErrInternal
+		rerr = &coded // the platform needs a code to act on
+	}
+	return contract.Reply{
+		V:       contract.SchemaVersion,
+		Command: cmd.ID,
+		Kiosk:   l.cfg.KioskID,
+		OK:      rerr == nil,
+		Error:   rerr,
 	}
 }
 

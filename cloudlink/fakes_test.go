@@ -3,6 +3,7 @@ package cloudlink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -20,18 +21,28 @@ const (
 	waitLong  = 10 * time.Second // upper bound for anything the tests wait for
 )
 
-// memOutbox is an in-memory Outbox: a slice of events and a set of acked ids.
+// memOutbox is an in-memory Outbox: a slice of events, a set of acked ids and
+// a set of urgent ids.
 type memOutbox struct {
 	mu       sync.Mutex
 	events   []contract.Event
 	acked    map[string]bool
+	urgent   map[string]bool
 	ackCalls int
+	failAcks int // the next failAcks Ack calls fail
 }
 
-func newOutbox() *memOutbox { return &memOutbox{acked: map[string]bool{}} }
+func newOutbox() *memOutbox {
+	return &memOutbox{acked: map[string]bool{}, urgent: map[string]bool{}}
+}
 
 // add journals n events with consecutive seqs and returns them.
-func (o *memOutbox) add(n int) []contract.Event {
+func (o *memOutbox) add(n int) []contract.Event { return o.addEvents(n, false) }
+
+// addUrgent journals n urgent events (new alarms) and returns them.
+func (o *memOutbox) addUrgent(n int) []contract.Event { return o.addEvents(n, true) }
+
+func (o *memOutbox) addEvents(n int, urgent bool) []contract.Event {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var added []contract.Event
@@ -44,9 +55,25 @@ func (o *memOutbox) add(n int) []contract.Event {
 			Data: json.RawMessage(fmt.Sprintf(`{"button":"police","n":%d}`, seq)),
 		}
 		o.events = append(o.events, ev)
+		o.urgent[ev.ID] = urgent
 		added = append(added, ev)
 	}
 	return added
+}
+
+func (o *memOutbox) Urgent(limit int) ([]contract.Event, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []contract.Event
+	for _, ev := range o.events {
+		if len(out) == limit {
+			break
+		}
+		if o.urgent[ev.ID] && !o.acked[ev.ID] {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
 }
 
 func (o *memOutbox) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
@@ -68,6 +95,10 @@ func (o *memOutbox) Ack(ids []string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ackCalls++
+	if o.failAcks > 0 {
+		o.failAcks--
+		return errors.New("outbox: disk on fire")
+	}
 	for _, id := range ids {
 		o.acked[id] = true
 	}
@@ -82,10 +113,21 @@ func (o *memOutbox) unacked() int {
 
 // fakeKiosk records commands and answers each with reply.
 type fakeKiosk struct {
-	mu    sync.Mutex
-	cmds  []contract.Command
-	reply *contract.ReplyError
-	state contract.State
+	mu        sync.Mutex
+	cmds      []contract.Command
+	reply     *contract.ReplyError
+	state     contract.State
+	heartbeat contract.Heartbeat
+	beats     int // Heartbeat calls
+}
+
+func (k *fakeKiosk) Heartbeat() contract.Heartbeat {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.beats++
+	hb := k.heartbeat
+	hb.UptimeSeconds = int64(k.beats) // tells one heartbeat from the next
+	return hb
 }
 
 func (k *fakeKiosk) Command(_ context.Context, cmd contract.Command) *contract.ReplyError {

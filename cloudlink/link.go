@@ -17,10 +17,14 @@ import (
 )
 
 // Outbox is the durable journal seen from the link: events not yet
-// acknowledged by the platform.
+// acknowledged by the platform. Ack is called from another goroutine than
+// Pending and Urgent, possibly at the same time.
 type Outbox interface {
 	// Pending returns up to limit unacked events with Seq > afterSeq, in seq order.
 	Pending(afterSeq uint64, limit int) ([]contract.Event, error)
+	// Urgent returns up to limit unacked events flagged urgent (new alarms),
+	// in seq order. The link sends them ahead of the backlog.
+	Urgent(limit int) ([]contract.Event, error)
 	// Ack records that the platform stored these events. Unknown ids are ignored.
 	Ack(ids []string) error
 }
@@ -32,6 +36,9 @@ type Kiosk interface {
 	Command(ctx context.Context, cmd contract.Command) *contract.ReplyError
 	// State returns the current open-incident snapshot to publish (retained).
 	State() contract.State
+	// Heartbeat returns the kiosk's vital signs to publish (retained). The
+	// link fills V, Kiosk, BootEpoch and Version when they are empty.
+	Heartbeat() contract.Heartbeat
 }
 
 // Config says where and as whom the link connects. Zero durations and sizes
@@ -45,17 +52,30 @@ type Config struct {
 	BootEpoch  uint64
 	Version    string          // software version, put in Availability
 	Topics     contract.Topics // default: contract.DefaultRoot for KioskID
-	KeepAlive  time.Duration   // default 30s
+	KeepAlive  time.Duration   // default 30s, at least 1s; quiet for 1.5 × this, a connection is dropped
 	AckTimeout time.Duration   // re-send an unacked event after this; default 10s
-	Window     int             // max events in flight unacked; default 256
+	Window     int             // max backlog events in flight unacked, urgent ones may add as many; default 256
 	BackoffMin time.Duration   // default 500ms
 	BackoffMax time.Duration   // default 30s
 	OpTimeout  time.Duration   // longest wait for one broker round trip; default 10s
+
+	HeartbeatEvery time.Duration // period of the retained heartbeat; default 60s
 }
 
+// defaultWindow is the number of backlog events in flight. Measured with
+// hack/drainbench against mosquitto: 256 drains 100,000 events as fast as
+// 512 does (about 26,000 a second), and a new alarm waits behind fewer
+// events in the broker's queue (p99 about 22 ms against 55 ms).
+// The window must also stay below the broker's queue for one subscriber
+// (mosquitto's max_queued_messages and EMQX's max_mqueue_len default to
+// 1,000): brokers PUBACK and then drop what overflows it, and every dropped
+// event waits AckTimeout. Memory is about Window × (event size + 1 KB).
+const defaultWindow = 256
+
 // A session that lasted this long was healthy: the next failure starts the
-// backoff from BackoffMin again.
-const stableSession = time.Minute
+// backoff from BackoffMin again. Short, so that after a broker restart an
+// alarm waits seconds, not the backoff's cap (hack/faults broker scenario).
+const stableSession = 10 * time.Second
 
 func (c Config) withDefaults() Config {
 	if c.ClientID == "" {
@@ -74,8 +94,9 @@ func (c Config) withDefaults() Config {
 	def(&c.BackoffMin, 500*time.Millisecond)
 	def(&c.BackoffMax, 30*time.Second)
 	def(&c.OpTimeout, 10*time.Second)
+	def(&c.HeartbeatEvery, time.Minute)
 	if c.Window <= 0 {
-		c.Window = 256
+		c.Window = defaultWindow
 	}
 	return c
 }
@@ -88,6 +109,8 @@ func (c Config) check() error {
 		return fmt.Errorf("no broker address")
 	case c.Topics.Root() == "":
 		return fmt.Errorf("no topic root")
+	case c.KeepAlive < time.Second:
+		return fmt.Errorf("keepalive %v: use at least 1s (MQTT counts it in seconds)", c.KeepAlive)
 	case c.BackoffMax < c.BackoffMin:
 		return fmt.Errorf("backoff max %v below min %v", c.BackoffMax, c.BackoffMin)
 	}
@@ -101,6 +124,7 @@ type Status struct {
 	Reconnects int       `json:"reconnects"` // sessions established after the first
 	LastError  string    `json:"last_error"` // why the last session or connect attempt ended
 	InFlight   int       `json:"in_flight"`  // events sent and not yet acked
+	Resent     uint64    `json:"resent"`     // events sent again after AckTimeout without an ack, ever
 }
 
 // Link is the kiosk's connection to the platform. Build it with New and run it
@@ -218,6 +242,12 @@ func (l *Link) setDisconnected(err error) {
 	if err != nil {
 		l.status.LastError = err.Error()
 	}
+}
+
+func (l *Link) addResent(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status.Resent += uint64(n)
 }
 
 func (l *Link) setInFlight(n int) {

@@ -15,32 +15,43 @@ import (
 
 // session is one MQTT connection, from CONNECT to its end. Its goroutine (the
 // one running Link.session) owns the in-flight set; paho's handlers only
-// decode and hand over through channels.
+// decode and hand over through channels, the recorder goroutine writes acks
+// to the outbox and the watchdog drops a connection gone quiet.
 type session struct {
 	l      *Link
 	cfg    Config
 	dial   *dialer
 	client mqtt.Client
 
-	failed chan error    // the first fault reported from another goroutine
-	acks   chan []string // event ids acked by the platform
-	cmds   chan []byte   // raw command payloads
-	done   chan struct{} // closed when the session ends
+	failed  chan error     // the first fault reported from another goroutine
+	acks    chan []string  // event ids acked by the platform
+	cmds    chan []byte    // raw command payloads
+	record  chan []string  // acked ids for the recorder; capacity 1
+	results chan ackResult // what the recorder did
+	done    chan struct{}  // closed when the session ends
 
-	inflight  map[string]*flight
-	lastState []byte // the State payload last published in this session
+	inflight     map[string]*flight // published, not acked by the platform
+	recording    map[string]*flight // acked by the platform, not yet recorded in the outbox
+	toRecord     []string           // acked ids not yet handed to the recorder
+	recorderBusy bool               // a batch is with the recorder
+	cursor       uint64             // the highest seq taken from Outbox.Pending in this session
+	pubacks      []puback           // publishes awaiting the broker's PUBACK, oldest first
+	lastState    []byte             // the State payload last published in this session
 }
 
 func newSession(l *Link) *session {
 	s := &session{
-		l:        l,
-		cfg:      l.cfg,
-		dial:     &dialer{timeout: l.cfg.OpTimeout},
-		failed:   make(chan error, 1),
-		acks:     make(chan []string, 64),
-		cmds:     make(chan []byte, 64),
-		done:     make(chan struct{}),
-		inflight: map[string]*flight{},
+		l:         l,
+		cfg:       l.cfg,
+		dial:      &dialer{timeout: l.cfg.OpTimeout},
+		failed:    make(chan error, 1),
+		acks:      make(chan []string, 64),
+		cmds:      make(chan []byte, 64),
+		record:    make(chan []string, 1),
+		results:   make(chan ackResult),
+		done:      make(chan struct{}),
+		inflight:  map[string]*flight{},
+		recording: map[string]*flight{},
 	}
 	s.client = mqtt.NewClient(s.options())
 	return s
@@ -62,7 +73,7 @@ func (s *session) options() *mqtt.ClientOptions {
 		SetResumeSubs(false).
 		SetOrderMatters(false). // handlers must not block the network loop
 		SetKeepAlive(c.KeepAlive).
-		SetPingTimeout(c.OpTimeout).
+		SetPingTimeout(c.KeepAlive/2). // a ping unanswered for KeepAlive/2 ends the connection
 		SetConnectTimeout(c.OpTimeout).
 		SetWriteTimeout(c.OpTimeout).
 		SetCustomOpenConnectionFn(s.dial.open).
@@ -85,11 +96,13 @@ func (l *Link) session(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.runCommands(ctx)
-	}()
+	for _, run := range []func(){func() { s.runCommands(ctx) }, s.watchdog, s.runRecorder} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
 	err := s.setup(ctx)
 	if err == nil {
 		l.setConnected()
@@ -98,6 +111,7 @@ func (l *Link) session(ctx context.Context) error {
 	}
 	close(s.done)
 	wg.Wait()
+	s.flushAcks()
 	if ctx.Err() != nil {
 		s.stop()
 		return nil
@@ -130,32 +144,84 @@ func (s *session) setup(ctx context.Context) error {
 	return s.publishState(ctx, true)
 }
 
-// loop ships events and reacts to acks, notifications and the resend ticker.
+// loop ships events and reacts to acks, notifications, the resend ticker and
+// the heartbeat ticker. Nothing in it waits for the broker except the
+// retained state and heartbeat publishes.
 func (s *session) loop(ctx context.Context) error {
-	every := min(time.Second, s.cfg.AckTimeout/2)
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(min(time.Second, s.cfg.AckTimeout/2))
 	defer tick.Stop()
-	for {
-		if err := s.ship(ctx); err != nil {
-			return err
-		}
+	beat := time.NewTicker(s.cfg.HeartbeatEvery)
+	defer beat.Stop()
+	err := s.shipNew()
+	if err == nil {
+		err = s.publishHeartbeat(ctx)
+	}
+	for err == nil {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-s.failed:
-			return err
+		case err = <-s.failed:
 		case ids := <-s.acks:
-			s.ack(s.drainAcks(ids))
+			s.acked(s.drainAcks(ids))
+			err = s.fill()
+		case r := <-s.results:
+			s.recorded(r)
 		case <-s.l.notify:
-			// Events first: an alarm must not wait behind a state round trip.
-			if err := s.ship(ctx); err != nil {
-				return err
-			}
-			if err := s.publishState(ctx, false); err != nil {
-				return err
+			err = s.shipNew()
+			if err == nil {
+				err = s.publishState(ctx, false)
 			}
 		case <-tick.C:
+			err = s.resend()
+			if err == nil {
+				err = s.shipNew()
+			}
+		case <-beat.C:
+			err = s.publishHeartbeat(ctx)
 		}
+		if err == nil {
+			err = s.checkPubacks()
+		}
+	}
+	return err
+}
+
+// shipNew publishes urgent events first, then fills the window from the
+// backlog. Events go before any state round trip: an alarm waits for nothing.
+func (s *session) shipNew() error {
+	if err := s.shipUrgent(); err != nil {
+		return err
+	}
+	return s.fill()
+}
+
+// watchdog drops a half-open connection: paho pings whenever nothing has come
+// in for KeepAlive and checks every KeepAlive/4 (every 5 s above 10 s), so a
+// live connection is never quiet for more than KeepAlive + that interval +
+// one round trip. Quiet for 1.5 × KeepAlive, it is a black hole (the margin
+// is thin for a KeepAlive just above 10 s). paho alone, with PingTimeout
+// KeepAlive/2, noticed only after 1.7-2 × KeepAlive here. The watchdog
+// closes the connection itself: a session blocked writing into a full socket
+// could not notice.
+func (s *session) watchdog() {
+	limit := s.cfg.KeepAlive * 3 / 2
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-timer.C:
+		}
+		quiet := s.dial.quiet()
+		if quiet < limit {
+			timer.Reset(limit - quiet)
+			continue
+		}
+		s.fail(fmt.Errorf("nothing from broker for %v (keepalive %v): connection half-open",
+			quiet.Round(time.Millisecond), s.cfg.KeepAlive))
+		s.dial.abort()
+		return
 	}
 }
 
@@ -233,6 +299,29 @@ func (s *session) publishState(ctx context.Context, force bool) error {
 	}
 	s.lastState = b
 	return nil
+}
+
+// publishHeartbeat publishes the kiosk's vital signs, retained.
+func (s *session) publishHeartbeat(ctx context.Context) error {
+	hb := s.l.kiosk.Heartbeat()
+	if hb.V == 0 {
+		hb.V = contract.SchemaVersion
+	}
+	if hb.Kiosk == "" {
+		hb.Kiosk = s.cfg.KioskID
+	}
+	if hb.BootEpoch == 0 {
+		hb.BootEpoch = s.cfg.BootEpoch
+	}
+	if hb.Version == "" {
+		hb.Version = s.cfg.Version
+	}
+	b, err := json.Marshal(hb)
+	if err != nil {
+		s.l.log.Error("cloudlink: cannot encode heartbeat", "err", err)
+		return nil // a kiosk bug; the link stays up for events
+	}
+	return s.wait(ctx, s.client.Publish(s.cfg.Topics.Heartbeat(), 1, true, b), "publish heartbeat")
 }
 
 func (l *Link) availability(state string) contract.Availability {

@@ -135,6 +135,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	}{
 		{"bad kiosk id", func(c *Config) { c.KioskID = "Kiosk 1" }, "kiosk id"},
 		{"no broker", func(c *Config) { c.Broker = "" }, "no broker"},
+		{"keepalive under a second", func(c *Config) { c.KeepAlive = 500 * time.Millisecond }, "keepalive"},
 		{"backoff upside down", func(c *Config) { c.BackoffMin, c.BackoffMax = time.Second, time.Millisecond }, "backoff"},
 	}
 	for _, tt := range tests {
@@ -176,5 +177,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if got.Window != 256 {
 		t.Errorf("window: got %d, want 256", got.Window)
+	}
+	if got.HeartbeatEvery != time.Minute {
+		t.Errorf("heartbeat every: got %v, want 1m", got.HeartbeatEvery)
 	}
 }

@@ -2,7 +2,6 @@ package cloudlink
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -19,19 +18,61 @@ type flight struct {
 	sentAt time.Time
 }
 
-// maxAckBatch bounds how many acked ids go to the outbox in one call.
-const maxAckBatch = 1024
+// puback is a publish whose broker PUBACK has not been seen yet.
+type puback struct {
+	tok    mqtt.Token
+	sentAt time.Time
+}
 
-// ship re-sends overdue events, then fills the window from the outbox.
-func (s *session) ship(ctx context.Context) error {
-	if err := s.resend(ctx); err != nil {
-		return err
+// shipUrgent publishes the outbox's urgent events that are not in flight yet,
+// ahead of the backlog and beyond the window: a new alarm never waits for
+// the backlog to drain. A read error is logged and retried on the next tick.
+func (s *session) shipUrgent() error {
+	evs, err := s.l.outbox.Urgent(s.cfg.Window)
+	if err != nil {
+		s.l.log.Error("cloudlink: read urgent events", "err", err)
+		return nil
 	}
-	return s.fill(ctx)
+	return s.publishEvents(s.notInFlight(evs))
+}
+
+// fill publishes pending events after the fill cursor until the window is
+// full or the outbox has no more. The cursor is the highest seq taken from
+// Pending in this session, not the highest in flight: an urgent event with a
+// high seq must not make the backlog before it look sent. An outbox read
+// error is logged and retried on the next wake-up; it is no reason to drop
+// the connection.
+func (s *session) fill() error {
+	for len(s.inflight) < s.cfg.Window {
+		limit := s.cfg.Window - len(s.inflight)
+		evs, err := s.l.outbox.Pending(s.cursor, limit)
+		if err != nil {
+			s.l.log.Error("cloudlink: read outbox", "err", err)
+			return nil
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		s.cursor = evs[len(evs)-1].Seq
+		if err := s.publishEvents(s.notInFlight(evs)); err != nil {
+			return err
+		}
+		if len(evs) < limit {
+			return nil
+		}
+	}
+	return nil
+}
+
+// notInFlight drops the events already in flight or acked and being recorded.
+func (s *session) notInFlight(evs []contract.Event) []contract.Event {
+	return slices.DeleteFunc(evs, func(ev contract.Event) bool {
+		return s.inflight[ev.ID] != nil || s.recording[ev.ID] != nil
+	})
 }
 
 // resend publishes again, in seq order, every event unacked for AckTimeout.
-func (s *session) resend(ctx context.Context) error {
+func (s *session) resend() error {
 	now := time.Now()
 	var due []contract.Event
 	for _, f := range s.inflight {
@@ -44,129 +85,78 @@ func (s *session) resend(ctx context.Context) error {
 	}
 	slices.SortFunc(due, func(a, b contract.Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	s.l.log.Info("cloudlink: re-sending unacked events", "count", len(due), "first_seq", due[0].Seq)
-	return s.publishEvents(ctx, due)
+	s.l.addResent(len(due))
+	return s.publishEvents(due)
 }
 
-// fill publishes pending events after the highest seq in flight until the
-// window is full or the outbox has no more. An outbox read error is logged and
-// retried on the next wake-up; it is no reason to drop the connection.
-func (s *session) fill(ctx context.Context) error {
-	for len(s.inflight) < s.cfg.Window {
-		limit := s.cfg.Window - len(s.inflight)
-		evs, err := s.l.outbox.Pending(s.maxSeq(), limit)
-		if err != nil {
-			s.l.log.Error("cloudlink: read outbox", "err", err)
-			return nil
-		}
-		fresh := slices.DeleteFunc(slices.Clone(evs), func(ev contract.Event) bool {
-			return s.inflight[ev.ID] != nil
-		})
-		if len(fresh) == 0 {
-			return nil
-		}
-		if err := s.publishEvents(ctx, fresh); err != nil {
-			return err
-		}
-		if len(evs) < limit {
-			return nil
-		}
+// publishEvents hands evs to paho in order and puts them in flight. It does
+// not wait for the broker's PUBACKs, so the window keeps flowing; checkPubacks
+// ends the session if one fails or is overdue. PUBACK only means the broker
+// has them: they stay in flight until the platform acks them.
+func (s *session) publishEvents(evs []contract.Event) error {
+	if len(evs) == 0 {
+		return nil
 	}
-	return nil
-}
-
-// maxSeq is the highest seq in flight, or 0 so that the oldest pending event
-// comes next.
-func (s *session) maxSeq() uint64 {
-	var m uint64
-	for _, f := range s.inflight {
-		m = max(m, f.ev.Seq)
-	}
-	return m
-}
-
-// publishEvents publishes evs in order, pipelined, then waits for every PUBACK.
-// PUBACK only means the broker has them: they stay in flight until acked.
-func (s *session) publishEvents(ctx context.Context, evs []contract.Event) error {
-	toks := make([]mqtt.Token, 0, len(evs))
+	now := time.Now()
 	for _, ev := range evs {
-		if ev.V == 0 {
-			ev.V = contract.SchemaVersion
-		}
-		if ev.Kiosk == "" {
-			ev.Kiosk = s.cfg.KioskID
-		}
-		b, err := json.Marshal(ev)
+		s.inflight[ev.ID] = &flight{ev: ev, sentAt: now}
+		b, err := encodeEvent(ev, s.cfg.KioskID)
 		if err != nil {
 			// A journal bug: keep it in flight so the platform sees the gap and we retry.
 			s.l.log.Error("cloudlink: cannot encode event", "id", ev.ID, "seq", ev.Seq, "err", err)
 			continue
 		}
-		toks = append(toks, s.client.Publish(s.cfg.Topics.Events(), 1, false, b))
-	}
-	deadline := time.Now().Add(s.cfg.OpTimeout)
-	for i, tok := range toks {
-		if err := s.waitUntil(ctx, tok, deadline); err != nil {
-			return fmt.Errorf("publish event %d of %d: %w", i+1, len(toks), err)
+		tok := s.client.Publish(s.cfg.Topics.Events(), 1, false, b)
+		if err := failedNow(tok); err != nil {
+			return fmt.Errorf("publish event seq %d: %w", ev.Seq, err)
 		}
-	}
-	now := time.Now()
-	for _, ev := range evs {
-		s.inflight[ev.ID] = &flight{ev: ev, sentAt: now}
+		s.pubacks = append(s.pubacks, puback{tok: tok, sentAt: now})
 	}
 	s.l.setInFlight(len(s.inflight))
 	return nil
 }
 
-// waitUntil waits for one token of a pipelined batch that shares a deadline.
-func (s *session) waitUntil(ctx context.Context, tok mqtt.Token, deadline time.Time) error {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+func encodeEvent(ev contract.Event, kiosk string) ([]byte, error) {
+	if ev.V == 0 {
+		ev.V = contract.SchemaVersion
+	}
+	if ev.Kiosk == "" {
+		ev.Kiosk = kiosk
+	}
+	return json.Marshal(ev)
+}
+
+// failedNow returns the error of a token that has already failed: paho fails
+// a publish at once when it is not connected or its write queue timed out.
+func failedNow(tok mqtt.Token) error {
 	select {
 	case <-tok.Done():
 		return tok.Error()
-	case <-timer.C:
-		return fmt.Errorf("no PUBACK from broker within %v", s.cfg.OpTimeout)
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		return nil
 	}
 }
 
-// onAck is paho's handler for the ack topic: decode and hand over.
-func (s *session) onAck(_ mqtt.Client, m mqtt.Message) {
-	var a contract.Ack
-	if err := json.Unmarshal(m.Payload(), &a); err != nil || a.V != contract.SchemaVersion || len(a.IDs) == 0 {
-		s.l.log.Warn("cloudlink: ignoring malformed ack", "err", err, "v", a.V, "ids", len(a.IDs))
-		return
-	}
-	select {
-	case s.acks <- a.IDs:
-	case <-s.done:
-	}
-}
-
-// drainAcks adds to ids whatever other acks are already waiting, so that a
-// burst of acks costs one outbox write.
-func (s *session) drainAcks(ids []string) []string {
-	for len(ids) < maxAckBatch {
+// checkPubacks forgets the publishes the broker has acknowledged, oldest
+// first, and fails when one failed or has waited longer than OpTimeout: a
+// broker that takes publishes and never answers is a dead session.
+func (s *session) checkPubacks() error {
+	n := 0
+	defer func() { s.pubacks = slices.Delete(s.pubacks, 0, n) }()
+	for ; n < len(s.pubacks); n++ {
+		p := s.pubacks[n]
 		select {
-		case more := <-s.acks:
-			ids = append(ids, more...)
+		case <-p.tok.Done():
+			if err := p.tok.Error(); err != nil {
+				return fmt.Errorf("publish event: %w", err)
+			}
+			continue
 		default:
-			return ids
 		}
+		if wait := time.Since(p.sentAt); wait >= s.cfg.OpTimeout {
+			return fmt.Errorf("publish event: no PUBACK from broker within %v", s.cfg.OpTimeout)
+		}
+		return nil
 	}
-	return ids
-}
-
-// ack removes acked events from the outbox and from the in-flight set. If the
-// outbox cannot record it, they stay in flight: re-sent, re-acked, retried.
-func (s *session) ack(ids []string) {
-	if err := s.l.outbox.Ack(ids); err != nil {
-		s.l.log.Error("cloudlink: record acks in outbox", "count", len(ids), "err", err)
-		return
-	}
-	for _, id := range ids {
-		delete(s.inflight, id)
-	}
-	s.l.setInFlight(len(s.inflight))
+	return nil
 }

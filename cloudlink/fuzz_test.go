@@ -1,0 +1,87 @@
+package cloudlink
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"kioskd/cloudlink/contract"
+)
+
+// FuzzCommand: any payload on the command topic gets a reply with the
+// envelope set, and a code unless the kiosk applied it; only a command that
+// passed the checks reaches the kiosk; nothing panics.
+func FuzzCommand(f *testing.F) {
+	seeds := []string{
+		`{"v":1,"id":"c1","kiosk":"kiosk-test-1","name":"accept","args":{"incident":"i"}}`,
+		`{"v":1,"id":"c2","kiosk":"kiosk-test-1","name":"close","args":null}`,
+		`{"v":1,"id":"c3","kiosk":"kiosk-other","name":"accept"}`,
+		`{"v":2,"id":"c4","kiosk":"kiosk-test-1","name":"accept"}`,
+		`{"v":1,"id":"c5","kiosk":"kiosk-test-1","name":"reboot"}`,
+		`{"v":1,"id":"","kiosk":"kiosk-test-1","name":"message"}`,
+		`{"v":1,"id":"\ud800","kiosk":"kiosk-test-1","name":"escalate","args":[1,2]}`,
+		`{"v":1,`, `null`, `[]`, `"accept"`, ``, "\xff\xfe",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	kiosk := newKiosk()
+	l := New(Config{KioskID: testKiosk}, newOutbox(), kiosk, nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		kiosk.mu.Lock()
+		kiosk.cmds = nil // forget earlier inputs: memory stays flat however long it runs
+		kiosk.mu.Unlock()
+		reply := l.answer(context.Background(), payload)
+		called := len(kiosk.commands())
+		if reply.V != contract.SchemaVersion || reply.Kiosk != testKiosk {
+			t.Fatalf("reply envelope: got v=%d kiosk=%q, want v=%d kiosk=%q",
+				reply.V, reply.Kiosk, contract.SchemaVersion, testKiosk)
+		}
+		if reply.OK != (reply.Error == nil) || (reply.Error != nil && reply.Error.Code == "") {
+			t.Fatalf("reply: got ok=%v error=%+v, want ok or a coded error", reply.OK, reply.Error)
+		}
+		if _, rerr := l.checkCommand(payload); (rerr == nil) != (called == 1) {
+			t.Fatalf("kiosk calls: got %d for a command whose check says %v", called, rerr)
+		}
+		if reply.OK != (called == 1) { // this kiosk accepts every command it gets
+			t.Fatalf("reply ok=%v after %d kiosk calls", reply.OK, called)
+		}
+		if _, err := json.Marshal(reply); err != nil {
+			t.Fatalf("encode reply: %v", err)
+		}
+	})
+}
+
+// FuzzAck: decoding any payload on the ack topic either fails or yields ids
+// that survive a round trip; nothing panics.
+func FuzzAck(f *testing.F) {
+	seeds := []string{
+		`{"v":1,"ids":["ev-1","ev-2"]}`, `{"v":1,"ids":[]}`, `{"v":1,"ids":null}`,
+		`{"v":2,"ids":["ev-1"]}`, `{"v":1,"ids":[1]}`, `{"v":1,"ids":["",""]}`,
+		`{"ids":["ev-1"]}`, `not json`, `null`, ``, "\xff",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		ids, err := decodeAck(payload)
+		if err != nil {
+			if ids != nil {
+				t.Fatalf("decodeAck failed (%v) and returned ids %q", err, ids)
+			}
+			return
+		}
+		if len(ids) == 0 {
+			t.Fatalf("decodeAck: got no ids and no error")
+		}
+		b, err := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+		if err != nil {
+			t.Fatalf("encode ack: %v", err)
+		}
+		again, err := decodeAck(b)
+		if err != nil || !slices.Equal(again, ids) {
+			t.Fatalf("round trip: got %q, %v; want %q", again, err, ids)
+		}
+	})
+}
