@@ -1,0 +1,21 @@
+// Package drainbench measures how fast the kiosk empties its outbox after an
+// outage and how long a new alarm waits while it does, against a real
+// mosquitto (hack/brokertest, default settings), the real journal and the
+// real cloudlink.Link, next to the raw rate of paho QoS 1 publishing to the
+// same broker in the same run.
+//
+// It holds only benchmarks. Run them together so they can be compared, and
+// take the medians:
+//
+//	go test -run XXX -bench . -benchtime 1x -count 5 ./hack/drainbench/
+//
+// BenchmarkRawPahoQoS1 publishes 100,000 512-byte messages pipelined (at most
+// 4,096 unacked), with nobody subscribed and with one subscriber.
+// BenchmarkDrain100k drains a journal of 100,000 pending events (512 bytes of
+// data each; built once per run, copied for every drain) to a platform that
+// receives on one connection and acks in batches on another, for the
+// default window (256) and for 1,024 and 4,096. BenchmarkAlarmDuringDrain
+// does the same while journaling an urgent alarm every 20 ms, and reports
+// the append → platform latency of those alarms. Everything, mosquitto and
+// the platform included, shares the machine's CPUs.
+package drainbench
