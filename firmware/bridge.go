@@ -18,11 +18,27 @@ import (
 type bridge struct {
 	journal    *journal.Journal
 	controller *kiosk.Controller
+	clock      *kiosk.Clock
+	alarmPath  func() error // nil when a press would be journaled and relayed
+	started    time.Time
 	log        *slog.Logger
 }
 
 func (b *bridge) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
 	events, err := b.journal.Pending(afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]contract.Event, len(events))
+	for i, ev := range events {
+		out[i] = wireEvent(ev)
+	}
+	return out, nil
+}
+
+// Urgent returns the waiting new alarms, to be sent before any backlog.
+func (b *bridge) Urgent(limit int) ([]contract.Event, error) {
+	events, err := b.journal.Urgent(limit)
 	if err != nil {
 		return nil, err
 	}

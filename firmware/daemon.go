@@ -69,7 +69,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := os.MkdirAll(d.cfg.Kiosk.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	j, err := journal.Open(filepath.Join(d.cfg.Kiosk.StateDir, JournalFile), journal.Options{KioskID: d.cfg.Kiosk.ID, Timeout: 2 * time.Second})
+	j, err := journal.Open(filepath.Join(d.cfg.Kiosk.StateDir, JournalFile), journal.Options{
+		KioskID: d.cfg.Kiosk.ID, Timeout: 2 * time.Second,
+		MaxSize: d.cfg.Journal.MaxSize.Bytes, Reserve: d.cfg.Journal.Reserve.Bytes,
+		TelemetryBudget: d.cfg.Journal.TelemetryBudget,
+	})
 	if err != nil {
 		return fmt.Errorf("open journal: %w", err)
 	}
@@ -81,13 +85,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clock := kiosk.NewClock(j.ClockFloor(), clockSynced)
-	ctrl := kiosk.New(d.rules(), Version, j, clock, state, d.log)
-	d.ctrl = ctrl
-	link, err := d.newLink(j, ctrl)
+	wall, synced, err := wallClock()
 	if err != nil {
 		return err
 	}
+	clock := kiosk.NewClock(wall, j.ClockFloor(), synced)
+	ctrl := kiosk.New(d.rules(), Version, j, clock, state, d.log)
+	d.ctrl = ctrl
+	br := &bridge{journal: j, controller: ctrl, clock: clock, started: time.Now(), log: d.log}
+	link, err := d.newLink(j, br)
+	if err != nil {
+		return err
+	}
+	br.alarmPath = func() error { return d.health.report(ctrl, link).AlarmPath }
 	d.link = link
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
@@ -99,7 +109,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.showPattern(kiosk.Pattern(s))
 	})
 	d.showPattern(kiosk.Pattern(state))
-	return d.runAll(ctx, j, ctrl, link, ln)
+	return d.runAll(ctx, br, link, ln)
 }
 
 func (d *Daemon) rules() kiosk.Rules {
@@ -109,7 +119,7 @@ func (d *Daemon) rules() kiosk.Rules {
 	}
 }
 
-func (d *Daemon) newLink(j *journal.Journal, ctrl *kiosk.Controller) (*cloudlink.Link, error) {
+func (d *Daemon) newLink(j *journal.Journal, br *bridge) (*cloudlink.Link, error) {
 	topics, err := contract.NewTopics(d.cfg.MQTT.TopicRoot, d.cfg.Kiosk.ID)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt.topic_root: %w", err)
@@ -122,8 +132,8 @@ func (d *Daemon) newLink(j *journal.Journal, ctrl *kiosk.Controller) (*cloudlink
 		Broker: d.cfg.MQTT.Broker, ClientID: d.cfg.MQTT.ClientID, Username: d.cfg.MQTT.Username,
 		Password: password, KioskID: d.cfg.Kiosk.ID, BootEpoch: j.BootEpoch(), Version: Version,
 		Topics: topics, KeepAlive: d.cfg.MQTT.KeepAlive.Duration, AckTimeout: d.cfg.MQTT.AckTimeout.Duration,
+		HeartbeatEvery: d.cfg.MQTT.Heartbeat.Duration,
 	}
-	br := &bridge{journal: j, controller: ctrl, log: d.log}
 	return cloudlink.New(cfg, br, br, d.log.With("part", "cloudlink")), nil
 }
 
@@ -139,13 +149,15 @@ func readSecret(path string) (string, error) {
 }
 
 // runAll runs every part until ctx is done or one of them fails for good.
-func (d *Daemon) runAll(ctx context.Context, j *journal.Journal, ctrl *kiosk.Controller, link *cloudlink.Link, ln net.Listener) error {
+func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, ln net.Listener) error {
+	j, ctrl := br.journal, br.controller
 	g, ctx := errgroup.WithContext(ctx)
 	events := make(chan devices.InputEvent, 64)
 	g.Go(func() error { return ctrl.Run(ctx) })
 	g.Go(func() error { return link.Run(ctx) })
 	g.Go(func() error { return d.forwardInputs(ctx, ctrl, events) })
-	g.Go(func() error { d.health.watchJournal(ctx, j); return nil })
+	g.Go(func() error { d.health.watchJournal(ctx, j, br.clock); return nil })
+	g.Go(func() error { d.watchSpace(ctx, br); return nil })
 	for _, in := range d.devices.Inputs {
 		g.Go(func() error { d.runInput(ctx, in, events); return nil })
 	}

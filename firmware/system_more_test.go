@@ -114,3 +114,33 @@ func TestKioskdCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestSystemHeartbeat(t *testing.T) {
+	broker := brokertest.Start(t)
+	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
+		c.MQTT.Heartbeat = config.Duration{Duration: 5 * time.Second}
+	})
+	kiosk := startKiosk(t, cfg, httpAddr)
+	kiosk.press("lawyer")
+	kiosk.waitState("one call", func(s kioskState) bool { return len(s.Incidents) == 1 })
+	// No platform acks anything: the outbox holds the start and the call.
+	beats := brokertest.Connect(t, broker.URL()).Subscribe("gongzhi/v1/sim-kiosk/heartbeat")
+	var hb contract.Heartbeat
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		m := brokertest.Next(t, beats, 10*time.Second)
+		json.Unmarshal(m.Payload, &hb)
+		if hb.OpenIncidents == 1 {
+			break
+		}
+	}
+	switch {
+	case hb.Kiosk != "sim-kiosk" || hb.BootEpoch == 0:
+		t.Errorf("heartbeat kiosk %q boot %d", hb.Kiosk, hb.BootEpoch)
+	case !hb.AlarmPathHealthy || hb.OpenIncidents != 1:
+		t.Errorf("heartbeat healthy %v open %d, want true and 1", hb.AlarmPathHealthy, hb.OpenIncidents)
+	case hb.OutboxDepth < 2 || hb.OutboxOldest.IsZero():
+		t.Errorf("outbox depth %d oldest %v, want at least 2 waiting", hb.OutboxDepth, hb.OutboxOldest)
+	case hb.JournalBytes <= 0 || hb.DiskFreeBytes <= 0 || hb.JournalMaxBytes != 512<<20:
+		t.Errorf("journal %d bytes of %d, disk free %d", hb.JournalBytes, hb.JournalMaxBytes, hb.DiskFreeBytes)
+	}
+}
