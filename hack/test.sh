@@ -2,7 +2,7 @@
 # Runs every test of kioskd, installing first what the tests need.
 #   bash hack/test.sh
 # Needs Go and Debian's apt (as root, or with sudo). With CI=true a missing
-# tool fails the run; it is never skipped.
+# tool fails the run; it is never skipped. FUZZTIME (default 10s) bounds each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +31,11 @@ GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./firmware/cmd/kioskd ./hack
 
 echo "== go test -race (every package; the daemon is concurrent throughout)"
 go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz every decoder of outside input, ${FUZZTIME:=10s} each"
+fuzz() { go test -run XXX -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$1"; }
+fuzz ./cloudlink/ FuzzCommand
+fuzz ./cloudlink/ FuzzAck
+fuzz ./firmware/config/ FuzzParse
+fuzz ./kiosk/journal/ FuzzEventDecode
+fuzz ./kiosk/journal/ FuzzOpen
