@@ -54,8 +54,9 @@ func (t Topics) Root() string { return t.root }
 // Status: kiosk → platform, retained, QoS 1. Availability; also the last will.
 func (t Topics) Status() string { return t.root + "status" }
 
-// Events: kiosk → platform, QoS 1. One Event per message, in seq order per
-// connection; re-sent until acked.
+// Events: kiosk → platform, QoS 1. One Event per message; re-sent until
+// acked. The backlog goes in seq order, new alarms overtake it: order by seq,
+// not by arrival (cloudlink/GUARANTEES.md).
 func (t Topics) Events() string { return t.root + "events" }
 
 // Acks: platform → kiosk, QoS 1. An Ack naming event ids the platform stored.
