@@ -24,21 +24,17 @@ type bridge struct {
 	log        *slog.Logger
 }
 
+// Pending returns waiting events in seq order.
 func (b *bridge) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
-	events, err := b.journal.Pending(afterSeq, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]contract.Event, len(events))
-	for i, ev := range events {
-		out[i] = wireEvent(ev)
-	}
-	return out, nil
+	return wireEvents(b.journal.Pending(afterSeq, limit))
 }
 
 // Urgent returns the waiting new alarms, to be sent before any backlog.
 func (b *bridge) Urgent(limit int) ([]contract.Event, error) {
-	events, err := b.journal.Urgent(limit)
+	return wireEvents(b.journal.Urgent(limit))
+}
+
+func wireEvents(events []journal.Event, err error) ([]contract.Event, error) {
 	if err != nil {
 		return nil, err
 	}
