@@ -1,9 +1,10 @@
-// Package brokertest runs a real mosquitto on 127.0.0.1 for tests, with a small
-// platform-side MQTT client and a TCP proxy that can cut or stall connections.
+// Package brokertest runs a real mosquitto on 127.0.0.1 for tests and for the
+// fault harness, with a small platform-side MQTT client and a TCP proxy that
+// can cut, stall, reset, black-hole, delay or throttle connections.
 package brokertest
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,16 +18,27 @@ import (
 )
 
 const (
-	aptPackage   = "mosquitto"
 	startTimeout = 10 * time.Second
 	stopTimeout  = 10 * time.Second
 )
 
-// Mosquitto is one mosquitto process bound to a fixed port on 127.0.0.1.
-type Mosquitto struct {
-	t    testing.TB
+// ErrNotInstalled is returned by Binary and Launch when there is no mosquitto.
+var ErrNotInstalled = errors.New("mosquitto not found; install the mosquitto apt package")
+
+// Options are the broker settings beyond the defaults.
+type Options struct {
+	// NoDelay sets set_tcp_nodelay; without it every round trip waits
+	// ~40 ms on Nagle.
+	NoDelay bool
+}
+
+// Broker is one mosquitto process bound to a fixed port on 127.0.0.1. It
+// needs no testing.TB, so programs such as hack/faults can use it; tests
+// use Start.
+type Broker struct {
 	bin  string
 	conf string
+	log  string // mosquitto's output, read when it fails to start
 	port int
 
 	mu   sync.Mutex
@@ -34,50 +46,52 @@ type Mosquitto struct {
 	done chan struct{} // closed when cmd has exited
 }
 
-// Start runs mosquitto on a free port and stops it when the test ends. Without
-// the binary it skips the test, or fails it when $CI is set.
-func Start(t testing.TB) *Mosquitto {
-	t.Helper()
-	bin := findBinary()
-	if bin == "" {
-		msg := "mosquitto not found; install the " + aptPackage + " apt package"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+// Launch writes a config and a log file into dir and runs mosquitto on a
+// free port, returning once it accepts connections.
+func Launch(dir string, o Options) (*Broker, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
 	}
-	m := &Mosquitto{t: t, bin: bin, port: FreePort(t)}
-	m.conf = filepath.Join(t.TempDir(), "mosquitto.conf")
-	if err := os.WriteFile(m.conf, []byte(m.config()), 0o600); err != nil {
-		t.Fatalf("write mosquitto config: %v", err)
+	port, err := PickPort()
+	if err != nil {
+		return nil, err
 	}
-	t.Cleanup(m.Stop)
-	m.start()
-	return m
+	b := &Broker{bin: bin, port: port,
+		conf: filepath.Join(dir, "mosquitto.conf"), log: filepath.Join(dir, "mosquitto.log")}
+	if err := os.WriteFile(b.conf, []byte(config(port, o)), 0o600); err != nil {
+		return nil, fmt.Errorf("write mosquitto config: %w", err)
+	}
+	if err := b.start(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // URL is the broker address as paho wants it.
-func (m *Mosquitto) URL() string { return "tcp://" + m.Addr() }
+func (b *Broker) URL() string { return "tcp://" + b.Addr() }
 
 // Addr is host:port of the listener.
-func (m *Mosquitto) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.port)) }
+func (b *Broker) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
 
 // Stop ends the broker with SIGTERM and waits for it; a no-op when it is not running.
-func (m *Mosquitto) Stop() { m.signal(syscall.SIGTERM) }
+func (b *Broker) Stop() { b.signal(syscall.SIGTERM) }
 
-// Kill ends the broker with SIGKILL and waits for it.
-func (m *Mosquitto) Kill() { m.signal(syscall.SIGKILL) }
+// Kill ends the broker with SIGKILL and waits for it; a no-op when it is not running.
+func (b *Broker) Kill() { b.signal(syscall.SIGKILL) }
 
 // Restart starts the broker again on the same port, stopping it first if needed.
-func (m *Mosquitto) Restart() {
-	m.t.Helper()
-	m.Stop()
-	m.start()
+func (b *Broker) Restart() error {
+	b.Stop()
+	return b.start()
 }
 
-func (m *Mosquitto) config() string {
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"+
-		"log_dest stderr\nlog_type error\nlog_type warning\n", m.port)
+func config(port int, o Options) string {
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+	if o.NoDelay {
+		conf += "set_tcp_nodelay true\n"
+	}
+	conf += "log_dest stderr\nlog_type error\nlog_type warning\n"
 	if os.Geteuid() == 0 {
 		// Started as root, mosquitto would switch to user "mosquitto"; stay root instead.
 		conf += "user root\n"
@@ -85,30 +99,38 @@ func (m *Mosquitto) config() string {
 	return conf
 }
 
-func (m *Mosquitto) start() {
-	m.t.Helper()
-	out := &lockedBuffer{}
-	cmd := exec.Command(m.bin, "-c", m.conf)
-	cmd.Stdout, cmd.Stderr = out, out
+// start runs the broker and waits until it accepts connections.
+func (b *Broker) start() error {
+	log, err := os.Create(b.log)
+	if err != nil {
+		return fmt.Errorf("start mosquitto: %w", err)
+	}
+	defer log.Close() // the process has its own copy
+	cmd := exec.Command(b.bin, "-c", b.conf)
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		m.t.Fatalf("start mosquitto: %v", err)
+		return fmt.Errorf("start mosquitto: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	m.mu.Lock()
-	m.cmd, m.done = cmd, done
-	m.mu.Unlock()
-	if err := waitAccepting(m.Addr(), done); err != nil {
-		m.Kill()
-		m.t.Fatalf("mosquitto on %s: %v; output:\n%s", m.Addr(), err, out.String())
+	b.mu.Lock()
+	b.cmd, b.done = cmd, done
+	b.mu.Unlock()
+	if err := waitAccepting(b.Addr(), done); err != nil {
+		b.Kill()
+		out, _ := os.ReadFile(b.log)
+		return fmt.Errorf("mosquitto on %s: %w; output:\n%s", b.Addr(), err, out)
 	}
+	return nil
 }
 
-func (m *Mosquitto) signal(sig syscall.Signal) {
-	m.mu.Lock()
-	cmd, done := m.cmd, m.done
-	m.cmd = nil
-	m.mu.Unlock()
+// signal sends sig to the broker and waits for it to exit (SIGKILL after
+// stopTimeout); a no-op when it is not running.
+func (b *Broker) signal(sig syscall.Signal) {
+	b.mu.Lock()
+	cmd, done := b.cmd, b.done
+	b.cmd = nil
+	b.mu.Unlock()
 	if cmd == nil {
 		return
 	}
@@ -140,42 +162,75 @@ func waitAccepting(addr string, exited <-chan struct{}) error {
 	return fmt.Errorf("not accepting connections after %v", startTimeout)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
+// PickPort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func PickPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("find free port: %v", err)
+		return 0, fmt.Errorf("find free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func findBinary() string {
+// Binary returns the path of the mosquitto binary, or ErrNotInstalled.
+func Binary() (string, error) {
 	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
+		return p, nil
 	}
 	const debian = "/usr/sbin/mosquitto" // not on a normal user's PATH
 	if _, err := os.Stat(debian); err == nil {
-		return debian
+		return debian, nil
 	}
-	return ""
+	return "", ErrNotInstalled
 }
 
-// lockedBuffer collects process output written from exec's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// Mosquitto is a Broker owned by a test: errors fail the test and the broker
+// stops when the test ends.
+type Mosquitto struct {
+	*Broker
+	t testing.TB
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+// Start runs mosquitto on a free port and stops it when the test ends. Without
+// the binary it skips the test, or fails it when $CI is set.
+func Start(t testing.TB) *Mosquitto {
+	t.Helper()
+	RequireMosquitto(t)
+	b, err := Launch(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	return &Mosquitto{Broker: b, t: t}
 }
 
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// Restart starts the broker again on the same port, stopping it first if
+// needed; it fails the test if the broker does not come back.
+func (m *Mosquitto) Restart() {
+	m.t.Helper()
+	if err := m.Broker.Restart(); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// RequireMosquitto skips the test when mosquitto is not installed, or fails
+// it when $CI is set, so CI cannot pass by skipping.
+func RequireMosquitto(t testing.TB) {
+	t.Helper()
+	if _, err := Binary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := PickPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }

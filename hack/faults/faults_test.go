@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
+
+	"kioskd/hack/brokertest"
 )
 
 // TestFaultsShort runs every scenario in -short mode, so CI (go test ./...)
@@ -14,13 +15,7 @@ func TestFaultsShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault campaign takes about two minutes")
 	}
-	if findMosquitto() == "" {
-		msg := "mosquitto not found; install the mosquitto apt package"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	brokertest.RequireMosquitto(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	results, err := run(ctx, options{scenario: "all", short: true, fs: "auto"}, t.Output())

@@ -30,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"kioskd/hack/brokertest"
 )
 
 // scenario is one kind of fault, with its default and -short cycle counts.
@@ -85,8 +87,8 @@ func run(ctx context.Context, o options, out io.Writer) ([]*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if findMosquitto() == "" {
-		return nil, fmt.Errorf("mosquitto not found; install the mosquitto apt package")
+	if _, err := brokertest.Binary(); err != nil {
+		return nil, err
 	}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano())

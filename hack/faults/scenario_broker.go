@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"syscall"
 	"time"
 )
 
@@ -22,15 +21,15 @@ func runBroker(ctx context.Context, e *env, cycles int) *result {
 	last := time.Now()
 	for i := 1; i <= cycles && ctx.Err() == nil; i++ {
 		unconfirmed += w.burst(ctx, e.rng.IntN(5))
-		sig := syscall.SIGTERM
+		stop := w.broker.Stop // SIGTERM
 		if e.rng.IntN(3) == 0 {
-			sig = syscall.SIGKILL
+			stop = w.broker.Kill // SIGKILL
 			kills++
 		}
-		w.broker.signal(sig)
+		stop()
 		unconfirmed += w.burst(ctx, 1+e.rng.IntN(8))
 		time.Sleep(e.jitter(0, 500*time.Millisecond))
-		if err := w.broker.start(); err != nil {
+		if err := w.broker.Restart(); err != nil {
 			r.failf("cycle %d: restart mosquitto: %v", i, err)
 			break
 		}

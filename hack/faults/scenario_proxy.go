@@ -89,11 +89,11 @@ func (t *proxyTally) report(r *result) {
 // resets presses while resetting the connection before about half the
 // presses; it returns the time of the last reset.
 func (w *world) resets(ctx context.Context, unconfirmed int) (time.Time, int) {
-	w.proxy.reset()
+	w.proxy.Reset()
 	end := time.Now()
 	for range 1 + w.e.rng.IntN(6) {
 		if w.e.rng.IntN(2) == 0 {
-			w.proxy.reset()
+			w.proxy.Reset()
 			end = time.Now()
 		}
 		unconfirmed += w.burst(ctx, 1)
@@ -106,11 +106,11 @@ func (w *world) resets(ctx context.Context, unconfirmed int) (time.Time, int) {
 // took (0 if it never did).
 func (w *world) blackhole(ctx context.Context, r *result, cycle, unconfirmed int) (time.Time, time.Duration, int) {
 	start := time.Now()
-	w.proxy.blackhole()
-	defer w.proxy.clearBlackhole()
+	w.proxy.Blackhole()
+	defer w.proxy.ClearBlackhole()
 	unconfirmed += w.burst(ctx, 1+w.e.rng.IntN(6))
 	for deadline := start.Add(3 * keepalive); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(10 * time.Millisecond) {
-		if at, ok := w.proxy.blackholeNoticed(); ok {
+		if at, ok := w.proxy.BlackholeNoticed(); ok {
 			d := at.Sub(start)
 			if d > detectLimit {
 				r.failf("cycle %d: black hole noticed after %s, limit %s", cycle, round(d), detectLimit)
@@ -126,13 +126,13 @@ func (w *world) blackhole(ctx context.Context, r *result, cycle, unconfirmed int
 // returns when the link was made fast again.
 func (w *world) shaped(ctx context.Context, fault string, unconfirmed int) (time.Time, int) {
 	if fault == "delay" {
-		w.proxy.shape(proxyDelay, 0)
+		w.proxy.Shape(proxyDelay, 0)
 	} else {
-		w.proxy.shape(0, proxyRate)
+		w.proxy.Shape(0, proxyRate)
 	}
 	until := time.Now().Add(w.e.jitter(faultHoldMin, faultHoldMax))
 	unconfirmed += w.burst(ctx, 1+w.e.rng.IntN(8))
 	time.Sleep(time.Until(until))
-	w.proxy.shape(0, 0)
+	w.proxy.Shape(0, 0)
 	return time.Now(), unconfirmed
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"kioskd/hack/brokertest"
 )
 
 // buttons are the five simulated call buttons, pressed round-robin.
@@ -51,8 +53,8 @@ type world struct {
 	e      *env
 	name   string
 	dir    string
-	broker *mosquitto
-	proxy  *proxy
+	broker *brokertest.Broker
+	proxy  *brokertest.Proxy
 	plat   *platform
 	k      *kioskd
 	stop   context.CancelFunc
@@ -83,18 +85,18 @@ func newWorld(ctx context.Context, e *env, name string, o worldOpts) (w *world, 
 	if w.dir, err = os.MkdirTemp(e.tmp, name+"-"); err != nil {
 		return w, err
 	}
-	if w.broker, err = startMosquitto(w.dir); err != nil {
+	if w.broker, err = brokertest.Launch(w.dir, brokertest.Options{NoDelay: true}); err != nil {
 		return w, err
 	}
-	brokerURL := w.broker.url()
+	brokerURL := w.broker.URL()
 	if o.viaProxy {
-		if w.proxy, err = startProxy(w.broker.addr()); err != nil {
+		if w.proxy, err = brokertest.OpenProxy(w.broker.Addr()); err != nil {
 			return w, err
 		}
-		brokerURL = w.proxy.url()
+		brokerURL = w.proxy.URL()
 	}
 	kioskID := "faults-" + name
-	if w.plat, err = newPlatform(w.broker.url(), kioskID); err != nil {
+	if w.plat, err = newPlatform(w.broker.URL(), kioskID); err != nil {
 		return w, err
 	}
 	pctx, stop := context.WithCancel(ctx)
@@ -115,7 +117,7 @@ func newWorld(ctx context.Context, e *env, name string, o worldOpts) (w *world, 
 // writeConfig writes a sim-driver kioskd config with a short keepalive and
 // ack timeout, so faults are noticed and repaired within seconds.
 func writeConfig(dir, kioskID, stateDir, brokerURL, journal string) (path, httpAddr string, err error) {
-	port, err := freePort()
+	port, err := brokertest.PickPort()
 	if err != nil {
 		return "", "", err
 	}
@@ -145,10 +147,10 @@ func (w *world) close() {
 		w.stop()
 	}
 	if w.proxy != nil {
-		w.proxy.close()
+		w.proxy.Close()
 	}
 	if w.broker != nil {
-		w.broker.close()
+		w.broker.Kill()
 	}
 	if w.dir != "" {
 		_ = os.RemoveAll(w.dir)
