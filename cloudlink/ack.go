@@ -64,6 +64,7 @@ func (s *session) drainAcks(ids []string) []string {
 // outbox has recorded them, so the fsync of one batch overlaps with
 // publishing the next; they are kept aside until it has.
 func (s *session) acked(ids []string) {
+	s.l.acks.Add(uint64(len(ids)))
 	for _, id := range ids {
 		if f := s.inflight[id]; f != nil {
 			s.recording[id] = f

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kioskd/cloudlink/contract"
@@ -72,9 +73,10 @@ type Config struct {
 // event waits AckTimeout. Memory is about Window × (event size + 1 KB).
 const defaultWindow = 256
 
-// A session that lasted this long was healthy: the next failure starts the
-// backoff from BackoffMin again. Short, so that after a broker restart an
-// alarm waits seconds, not the backoff's cap (hack/faults broker scenario).
+// A session that lasted this long, or in which the platform acked something,
+// was healthy: the next failure starts the backoff from BackoffMin again, so
+// that after a broker restart an alarm waits a second, not the backoff's cap.
+// A broker that takes connections and drops them at once still backs us off.
 const stableSession = 10 * time.Second
 
 func (c Config) withDefaults() Config {
@@ -135,6 +137,7 @@ type Link struct {
 	kiosk  Kiosk
 	log    *slog.Logger
 	notify chan struct{}
+	acks   atomic.Uint64 // platform acks received, ever: a session that got one was healthy
 
 	mu        sync.Mutex
 	status    Status
@@ -181,13 +184,13 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	attempt := 0
 	for {
-		start := time.Now()
+		start, acks := time.Now(), l.acks.Load()
 		err := l.session(ctx)
 		l.setDisconnected(err)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(start) >= stableSession {
+		if time.Since(start) >= stableSession || l.acks.Load() != acks {
 			attempt = 0
 		}
 		wait := backoff(l.cfg.BackoffMin, l.cfg.BackoffMax, attempt, rand.Int64N)
