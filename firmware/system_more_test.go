@@ -2,6 +2,7 @@ package firmware_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,5 +143,26 @@ func TestSystemHeartbeat(t *testing.T) {
 		t.Errorf("outbox depth %d oldest %v, want at least 2 waiting", hb.OutboxDepth, hb.OutboxOldest)
 	case hb.JournalBytes <= 0 || hb.DiskFreeBytes <= 0 || hb.JournalMaxBytes != 512<<20:
 		t.Errorf("journal %d bytes of %d, disk free %d", hb.JournalBytes, hb.JournalMaxBytes, hb.DiskFreeBytes)
+	}
+}
+
+func TestSystemTamperAlarm(t *testing.T) {
+	broker := brokertest.Start(t)
+	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
+	kiosk := startKiosk(t, cfg, httpAddr)
+	plat := newPlatform(t, broker.URL(), true)
+	resp, err := http.Post(kiosk.http+"/api/sim/tamper/open", "application/json", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("open tamper: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	got := plat.waitEvents("tamper alarm", 5*time.Second, func(evs []contract.Event) bool {
+		return len(ofType(evs, "incident.registered")) == 1 && len(ofType(evs, "fault.raised")) == 1
+	})
+	if reg := ofType(got, "incident.registered")[0]; !strings.Contains(string(reg.Data), `"request":"tamper"`) {
+		t.Errorf("registered = %s, want a tamper alarm", reg.Data)
+	}
+	if s := kiosk.state(); len(s.Incidents) != 1 || s.Incidents[0].Urgency != 2 {
+		t.Errorf("state = %+v, want one urgent tamper alarm", s.Incidents)
 	}
 }
