@@ -29,9 +29,6 @@ echo "== cross-compile linux/arm64 and linux/arm (GOARM=7)"
 GOOS=linux GOARCH=arm64 go build -o /dev/null ./firmware/cmd/kioskd ./hack/kiosksim
 GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./firmware/cmd/kioskd ./hack/kiosksim
 
-echo "== go test -race (every package; the daemon is concurrent throughout)"
-go test -race -count=1 -timeout 15m ./...
-
 echo "== fuzz every decoder of outside input, ${FUZZTIME:=10s} each"
 fuzz() { go test -run XXX -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$1"; }
 fuzz ./cloudlink/ FuzzCommand
@@ -39,3 +36,6 @@ fuzz ./cloudlink/ FuzzAck
 fuzz ./firmware/config/ FuzzParse
 fuzz ./kiosk/journal/ FuzzEventDecode
 fuzz ./kiosk/journal/ FuzzOpen
+
+echo "== go test -race (every package; the daemon is concurrent throughout)"
+go test -race -count=1 -timeout 15m ./...
