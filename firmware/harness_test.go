@@ -186,12 +186,18 @@ func (p *platform) connect(url string) {
 	p.client = brokertest.Connect(p.t, url)
 	events := p.client.Subscribe(p.topics.Events())
 	replies := p.client.Subscribe(p.topics.Replies())
-	go p.collect(events, replies)
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() { p.collect(events, replies, done); close(exited) }()
+	// Cleanups run last-registered first: the collector stops before the
+	// client disconnects, so it never acks on a closed connection.
+	p.t.Cleanup(func() { close(done); <-exited })
 }
 
-func (p *platform) collect(events, replies <-chan brokertest.Message) {
+func (p *platform) collect(events, replies <-chan brokertest.Message, done <-chan struct{}) {
 	for {
 		select {
+		case <-done:
+			return
 		case m := <-events:
 			var ev contract.Event
 			if err := json.Unmarshal(m.Payload, &ev); err != nil {
