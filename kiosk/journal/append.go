@@ -18,7 +18,9 @@ import (
 //
 // Critical records are stored or the call fails; with no space left the
 // error wraps ErrFull. The last 64 pages are never used by Append: they
-// let Ack, which frees space, work on a full disk. Telemetry records may be left out, and are then
+// let Ack, which frees space, work on a full disk. Before refusing
+// telemetry or failing with ErrFull, Append prunes delivered history if
+// space is short (see prune.go). Telemetry records may be left out, and are then
 // counted in Stats.TelemetryDropped: those beyond TelemetryBudget in one
 // call (the earliest go), and all of them when storing them would eat
 // into the reserve. The returned events are the stored ones, so there may
@@ -42,7 +44,12 @@ func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps 
 		return nil, fmt.Errorf("journal: append: %w", ErrTelemetryRefused)
 	}
 	if err := j.roomForCritical(); err != nil {
-		return nil, err
+		if !j.pruned() {
+			return nil, err
+		}
+		if err := j.roomForCritical(); err != nil {
+			return nil, err
+		}
 	}
 	drops := j.unsaved.Swap(0)
 	err = j.update("append", func(tx *bolt.Tx) error {
@@ -59,6 +66,9 @@ func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps 
 		return nil, err
 	}
 	j.noteFloor(wall)
+	if len(snaps) > 0 {
+		j.history.Add(1) // an incident may have closed
+	}
 	return evs, nil
 }
 

@@ -24,6 +24,9 @@ func (j *Journal) admit(evs []Event) []Event {
 	}
 	skip := tel - j.opts.TelemetryBudget // the batch's earliest beyond the budget
 	room := j.roomForTelemetry(need)
+	if !room && j.pruned() {
+		room = j.roomForTelemetry(need)
+	}
 	out := make([]Event, 0, len(evs))
 	seen, refused := 0, 0
 	for _, e := range evs {

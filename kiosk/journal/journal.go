@@ -11,7 +11,9 @@
 // telemetry (camera status and the like: bounded, oldest dropped first,
 // refused when space runs short). Space for critical events is reserved
 // inside the file's own disk blocks, so an alarm is still stored when the
-// disk is full or the size cap is reached; see reserve.go.
+// disk is full or the size cap is reached; see reserve.go. Acked critical
+// events are kept as history until space gets short, then the oldest are
+// pruned, never those of an open incident; see prune.go.
 package journal
 
 import (
@@ -124,6 +126,11 @@ type Journal struct {
 	// unsaved counts telemetry refused since the last write that
 	// persisted the dropped counter; refusing must not cost a write.
 	unsaved atomic.Uint64
+	// history counts writes that may have made history prunable (acks,
+	// snapshots); spent is history+1 as it was when pruning last found
+	// nothing left while space was short, so that it does not scan the
+	// whole file again before something changes. See prune.go.
+	history, spent atomic.Uint64
 
 	mu    sync.Mutex // guards floor
 	floor time.Time
@@ -173,7 +180,8 @@ func (j *Journal) noteFloor(t time.Time) {
 
 // Touch does a tiny fsynced write, for the health check, and raises the
 // persisted clock floor to wall if wall is later, so that the floor
-// advances even when nothing is appended for hours. It then tops the
+// advances even when nothing is appended for hours. It then prunes
+// delivered history if space is short (see prune.go) and tops the
 // reserve up if the disk allows (see Stats.OnReserve).
 func (j *Journal) Touch(wall time.Time) error {
 	wall = wall.UTC()
@@ -194,8 +202,9 @@ func (j *Journal) Touch(wall time.Time) error {
 		return err
 	}
 	j.noteFloor(wall)
+	_, err = j.pruneHistory()
 	j.keepReserve()
-	return nil
+	return err
 }
 
 func (j *Journal) view(op string, fn func(*bolt.Tx) error) error {

@@ -45,6 +45,7 @@ var (
 	keyPendingCritical  = []byte("pending_critical")  // uint64
 	keyPendingTelemetry = []byte("pending_telemetry") // uint64
 	keyDropped          = []byte("dropped_telemetry") // uint64, never goes down
+	keyPruned           = []byte("pruned_history")    // uint64, never goes down; see prune.go
 
 	// present is the value of set-like buckets. It is not empty because
 	// bbolt's Get cannot tell an empty value from a missing key.

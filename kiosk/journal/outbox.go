@@ -20,7 +20,8 @@ func (j *Journal) Pending(afterSeq uint64, limit int) ([]Event, error) {
 
 // Events returns up to limit events with Seq > afterSeq in seq order,
 // acked or not, except telemetry that was acked or dropped: that is
-// deleted. limit must be positive.
+// deleted, and acked history pruned to make room (see prune.go): seqs
+// may then have gaps. limit must be positive.
 func (j *Journal) Events(afterSeq uint64, limit int) ([]Event, error) {
 	return j.scan("events", bucketEvents, afterSeq, limit)
 }
@@ -137,6 +138,7 @@ func (j *Journal) ackBatch(ids []string) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.history.Add(1)
 	slices.SortFunc(acked, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	return acked, nil
 }
@@ -162,7 +164,7 @@ func ackOne(b buckets, id string) (ev Event, ok bool, err error) {
 }
 
 // Acked reports whether the event with this id has been acked (false, nil
-// for an unknown id).
+// for an unknown id, which includes acked telemetry and pruned history).
 func (j *Journal) Acked(id string) (bool, error) {
 	var acked bool
 	err := j.view("acked", func(tx *bolt.Tx) error {

@@ -40,7 +40,9 @@ func (j *Journal) Incident(id string) (s Snapshot, ok bool, err error) {
 	return s, ok, err
 }
 
-// IncidentEvents returns every event of one incident in seq order.
+// IncidentEvents returns every event of one incident in seq order, but
+// for acked telemetry and, once the incident is closed, history pruned to
+// make room (see prune.go).
 func (j *Journal) IncidentEvents(id string) ([]Event, error) {
 	if strings.IndexByte(id, 0) >= 0 {
 		return nil, nil // Append never stores such an id

@@ -14,6 +14,7 @@ type Stats struct {
 	PendingTelemetry int       // unacked telemetry events
 	OldestPending    time.Time // Time of the first unacked event in seq order; zero if none
 	TelemetryDropped uint64    // telemetry dropped or refused, ever
+	HistoryPruned    uint64    // acked critical events deleted to make room, ever; see prune.go
 	FileBytes        int64     // the file's size
 	MaxBytes         int64     // Options.MaxSize; zero if no cap
 	DiskFreeBytes    int64     // free to this process on the file's filesystem; -1 if unknown
@@ -29,7 +30,9 @@ func (j *Journal) Stats() (Stats, error) {
 	var st Stats
 	var hwm int64
 	err := j.view("stats", func(tx *bolt.Tx) error {
-		c := readCounters(tx.Bucket(bucketMeta))
+		meta := tx.Bucket(bucketMeta)
+		c := readCounters(meta)
+		st.HistoryPruned = getUint(meta.Get(keyPruned))
 		st.PendingCritical, st.PendingTelemetry = int(c.critical), int(c.telemetry)
 		st.TelemetryDropped = c.dropped + j.unsaved.Load()
 		hwm = tx.Size()
