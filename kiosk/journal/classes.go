@@ -79,16 +79,10 @@ func dropOldestTelemetry(b buckets, n uint64, limit uint64) (uint64, error) {
 // forget deletes a telemetry event and all its entries, so that its space
 // is reused: telemetry is not history. Never call it for a critical event.
 func forget(b buckets, k []byte, ev Event) error {
-	for _, g := range []*bolt.Bucket{b.events, b.outbox, b.telemetry, b.urgent} {
+	for _, g := range []*bolt.Bucket{b.outbox, b.telemetry, b.urgent} {
 		if err := g.Delete(k); err != nil {
 			return err
 		}
 	}
-	if err := b.ids.Delete([]byte(ev.ID)); err != nil {
-		return err
-	}
-	if ev.Incident == "" {
-		return nil
-	}
-	return b.incEvents.Delete(incidentKey(ev.Incident, ev.Seq))
+	return deleteHistory(b, k, ev)
 }

@@ -109,7 +109,7 @@ func (j *Journal) pruneOnce(from uint64, limit int, want int64) (n int, next uin
 			return errNothingToPrune
 		}
 		for _, ev := range evs {
-			if err := deleteHistory(b, ev); err != nil {
+			if err := deleteHistory(b, seqKey(ev.Seq), ev); err != nil {
 				return err
 			}
 		}
@@ -157,10 +157,10 @@ func pickHistory(tx *bolt.Tx, b buckets, from uint64, limit int, want int64) ([]
 	return evs, getUint(k), nil
 }
 
-// deleteHistory deletes an acked event and its entries. It is never in
-// the outbox, so never in the urgent or telemetry index either.
-func deleteHistory(b buckets, ev Event) error {
-	k := seqKey(ev.Seq)
+// deleteHistory deletes the event stored at key k and its entries. An
+// acked event is never in the outbox, so never in the urgent or telemetry
+// index either.
+func deleteHistory(b buckets, k []byte, ev Event) error {
 	if err := b.events.Delete(k); err != nil {
 		return err
 	}
