@@ -49,8 +49,11 @@ func (c *Clock) Now() time.Time {
 
 // Synced reports whether kiosk time agrees with a synchronised system clock.
 func (c *Clock) Synced() bool {
-	d := c.Drift()
-	return c.synced() && d < maxDrift && d > -maxDrift
+	if !c.synced() {
+		return false
+	}
+	d := c.wall().Sub(c.Now())
+	return d < maxDrift && d > -maxDrift
 }
 
 // Drift is how far a synchronised system clock is ahead of kiosk time; zero
