@@ -45,7 +45,8 @@ const faultReserve = "journal_reserve"
 func (d *Daemon) watchSpace(ctx context.Context, b *bridge) {
 	for {
 		stats, err := b.journal.Stats()
-		if err == nil {
+		_, raised := b.controller.State().Faults[faultReserve]
+		if err == nil && stats.OnReserve != raised {
 			var in kiosk.Input = kiosk.ClearFault{Key: faultReserve}
 			if stats.OnReserve {
 				in = kiosk.RaiseFault{Key: faultReserve, Detail: "disk or journal.max_size reached: telemetry refused, alarms taken from the reserve"}
