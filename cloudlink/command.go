@@ -3,6 +3,7 @@ package cloudlink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -48,10 +49,12 @@ func (s *session) command(ctx context.Context, payload []byte) {
 }
 
 // answer checks one command payload, hands it to the kiosk if it passes, and
-// returns the reply to send. It does no network I/O.
+// returns the reply to send. It does no network I/O beyond what the kiosk does.
 func (l *Link) answer(ctx context.Context, payload []byte) contract.Reply {
 	cmd, rerr := l.checkCommand(payload)
-	if rerr != nil {
+	if r, ok := l.kiosk.(CommandRefuser); rerr != nil && ok && rerr.Code != contract.ErrUnknownCommand {
+		r.CommandRefused(ctx, cmd, rerr) // records and logs it
+	} else if rerr != nil {
 		l.log.Warn("cloudlink: refusing command", "id", cmd.ID, "code", rerr.Code, "reason", rerr.Message)
 	} else if rerr = l.kiosk.Command(ctx, cmd); rerr != nil && rerr.Code == "" {
 		coded := *rerr // a copy: the kiosk may share its errors
@@ -67,25 +70,36 @@ func (l *Link) answer(ctx context.Context, payload []byte) contract.Reply {
 	}
 }
 
-// checkCommand decodes a command and checks its envelope, address and name.
+// checkCommand verifies a command's signature (see contract.OpenCommand) and
+// checks its envelope, address and name. Counter and expiry are the kiosk's
+// to check: they need its durable state.
 func (l *Link) checkCommand(payload []byte) (contract.Command, *contract.ReplyError) {
-	var cmd contract.Command
-	if err := json.Unmarshal(payload, &cmd); err != nil {
-		return cmd, replyError(contract.ErrMalformed, "not a JSON command: %v", err)
+	cmd, err := l.openCommand(payload)
+	if err != nil {
+		var rerr *contract.ReplyError
+		if !errors.As(err, &rerr) {
+			rerr = replyError(contract.ErrMalformed, "%v", err)
+		}
+		return cmd, rerr
 	}
-	switch {
-	case cmd.V != contract.SchemaVersion:
-		return cmd, replyError(contract.ErrMalformed, "schema version %d, want %d", cmd.V, contract.SchemaVersion)
-	case cmd.ID == "":
-		return cmd, replyError(contract.ErrMalformed, "missing id")
-	case cmd.Kiosk != l.cfg.KioskID:
+	if cmd.Kiosk != l.cfg.KioskID {
 		return cmd, replyError(contract.ErrWrongKiosk, "addressed to kiosk %q, this is %q", cmd.Kiosk, l.cfg.KioskID)
 	}
 	switch cmd.Name {
-	case contract.CmdAccept, contract.CmdMessage, contract.CmdEscalate, contract.CmdClose:
+	case contract.CmdAccept, contract.CmdMessage, contract.CmdEscalate, contract.CmdClose, contract.CmdUploadClip,
+		contract.CmdSelfTest, contract.CmdUpdate:
 		return cmd, nil
 	}
 	return cmd, replyError(contract.ErrUnknownCommand, "unknown command %q", cmd.Name)
+}
+
+// openCommand verifies and decodes a payload; with no keys it refuses
+// everything, unless unsigned commands are allowed (development only).
+func (l *Link) openCommand(payload []byte) (contract.Command, error) {
+	if len(l.cfg.CommandKeys) == 0 && l.cfg.AllowUnsigned {
+		return contract.DecodeUnsignedCommand(payload)
+	}
+	return contract.OpenCommand(payload, l.cfg.CommandKeys)
 }
 
 func replyError(code, format string, args ...any) *contract.ReplyError {

@@ -2,6 +2,7 @@ package cloudlink
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,6 +116,7 @@ func (o *memOutbox) unacked() int {
 type fakeKiosk struct {
 	mu        sync.Mutex
 	cmds      []contract.Command
+	refused   []string // "code id" of each refusal reported
 	reply     *contract.ReplyError
 	state     contract.State
 	heartbeat contract.Heartbeat
@@ -135,6 +137,18 @@ func (k *fakeKiosk) Command(_ context.Context, cmd contract.Command) *contract.R
 	defer k.mu.Unlock()
 	k.cmds = append(k.cmds, cmd)
 	return k.reply
+}
+
+func (k *fakeKiosk) CommandRefused(_ context.Context, cmd contract.Command, rerr *contract.ReplyError) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.refused = append(k.refused, rerr.Code+" "+cmd.ID)
+}
+
+func (k *fakeKiosk) refusals() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.refused...)
 }
 
 func (k *fakeKiosk) State() contract.State {
@@ -173,7 +187,8 @@ func testConfig(t *testing.T, broker string) Config {
 		Broker: broker, KioskID: testKiosk, BootEpoch: testEpoch, Version: "1.2.3-test",
 		Topics: topics, KeepAlive: 5 * time.Second, AckTimeout: 5 * time.Second,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		OpTimeout: 2 * time.Second,
+		OpTimeout:   2 * time.Second,
+		CommandKeys: []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)},
 	}
 }
 

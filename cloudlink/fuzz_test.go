@@ -2,6 +2,7 @@ package cloudlink
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -11,26 +12,35 @@ import (
 
 // FuzzCommand: any payload on the command topic gets a reply with the
 // envelope set, and a code unless the kiosk applied it; only a command that
-// passed the checks reaches the kiosk; nothing panics.
+// passed the checks reaches the kiosk; nothing panics. sign wraps the payload
+// in an envelope signed by the trusted key, so that the fuzzer reaches the
+// checks behind the signature; unsigned payloads test the envelope itself.
 func FuzzCommand(f *testing.F) {
 	seeds := []string{
-		`{"v":1,"id":"c1","kiosk":"kiosk-test-1","name":"accept","args":{"incident":"i"}}`,
-		`{"v":1,"id":"c2","kiosk":"kiosk-test-1","name":"close","args":null}`,
-		`{"v":1,"id":"c3","kiosk":"kiosk-other","name":"accept"}`,
-		`{"v":2,"id":"c4","kiosk":"kiosk-test-1","name":"accept"}`,
-		`{"v":1,"id":"c5","kiosk":"kiosk-test-1","name":"reboot"}`,
-		`{"v":1,"id":"","kiosk":"kiosk-test-1","name":"message"}`,
-		`{"v":1,"id":"\ud800","kiosk":"kiosk-test-1","name":"escalate","args":[1,2]}`,
+		`{"v":1,"id":"c1","kiosk":"kiosk-test-1","name":"accept","args":{"incident":"i"},"counter":1}`,
+		`{"v":1,"id":"c2","kiosk":"kiosk-test-1","name":"close","args":null,"counter":2}`,
+		`{"v":1,"id":"c3","kiosk":"kiosk-other","name":"accept","counter":3}`,
+		`{"v":2,"id":"c4","kiosk":"kiosk-test-1","name":"accept","counter":4}`,
+		`{"v":1,"id":"c5","kiosk":"kiosk-test-1","name":"reboot","counter":5}`,
+		`{"v":1,"id":"","kiosk":"kiosk-test-1","name":"message","counter":6}`,
+		`{"v":1,"id":"c6","kiosk":"kiosk-test-1","name":"message","counter":0}`,
+		`{"v":1,"id":"\ud800","kiosk":"kiosk-test-1","name":"escalate","args":[1,2],"counter":7}`,
+		`{"v":1,"payload":"e30=","sig":"AAAA"}`,
 		`{"v":1,`, `null`, `[]`, `"accept"`, ``, "\xff\xfe",
 	}
 	for _, s := range seeds {
-		f.Add([]byte(s))
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
 	}
 	kiosk := newKiosk()
-	l := New(Config{KioskID: testKiosk}, newOutbox(), kiosk, nil)
-	f.Fuzz(func(t *testing.T, payload []byte) {
+	l := New(Config{KioskID: testKiosk, CommandKeys: []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)}},
+		newOutbox(), kiosk, nil)
+	f.Fuzz(func(t *testing.T, payload []byte, sign bool) {
+		if sign {
+			payload = sealRaw(testKey, payload)
+		}
 		kiosk.mu.Lock()
-		kiosk.cmds = nil // forget earlier inputs: memory stays flat however long it runs
+		kiosk.cmds, kiosk.refused = nil, nil // memory stays flat however long it runs
 		kiosk.mu.Unlock()
 		reply := l.answer(context.Background(), payload)
 		called := len(kiosk.commands())
@@ -46,6 +56,9 @@ func FuzzCommand(f *testing.F) {
 		}
 		if reply.OK != (called == 1) { // this kiosk accepts every command it gets
 			t.Fatalf("reply ok=%v after %d kiosk calls", reply.OK, called)
+		}
+		if !sign && called == 1 {
+			t.Fatalf("an unsigned payload reached the kiosk: %q", payload)
 		}
 		if _, err := json.Marshal(reply); err != nil {
 			t.Fatalf("encode reply: %v", err)

@@ -7,6 +7,7 @@ package cloudlink
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -42,6 +43,14 @@ type Kiosk interface {
 	Heartbeat() contract.Heartbeat
 }
 
+// CommandRefuser is implemented by a Kiosk that records (and logs) the
+// commands the link refused for their signature, envelope or address, as
+// security events. The command is as the message claimed it (unverified for
+// a bad signature). Without it the link only logs them.
+type CommandRefuser interface {
+	CommandRefused(ctx context.Context, cmd contract.Command, refusal *contract.ReplyError)
+}
+
 // Config says where and as whom the link connects. Zero durations and sizes
 // take the defaults noted.
 type Config struct {
@@ -61,6 +70,16 @@ type Config struct {
 	OpTimeout  time.Duration   // longest wait for one broker round trip; default 10s
 
 	HeartbeatEvery time.Duration // period of the retained heartbeat; default 60s
+
+	// TLS: the CA the broker's certificate must chain to (system roots when
+	// empty) and this kiosk's client certificate. Read again at every
+	// connect, so renewed files take effect without a restart.
+	TLS TLSFiles
+	// CommandKeys verify the platform's command signatures; more than one
+	// while keys rotate. With none, every command is refused, unless
+	// AllowUnsigned (development only: anyone who can publish can command).
+	CommandKeys   []ed25519.PublicKey
+	AllowUnsigned bool
 }
 
 // defaultWindow is the number of backlog events in flight. Measured with

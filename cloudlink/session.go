@@ -3,6 +3,7 @@ package cloudlink
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -37,9 +38,10 @@ type session struct {
 	cursor       uint64             // the highest seq taken from Outbox.Pending in this session
 	pubacks      []puback           // publishes awaiting the broker's PUBACK, oldest first
 	lastState    []byte             // the State payload last published in this session
+	lastCameras  []byte             // the camera report last published; see cameras.go
 }
 
-func newSession(l *Link) *session {
+func newSession(l *Link, tlsConfig *tls.Config) *session {
 	s := &session{
 		l:         l,
 		cfg:       l.cfg,
@@ -53,7 +55,7 @@ func newSession(l *Link) *session {
 		inflight:  map[string]*flight{},
 		recording: map[string]*flight{},
 	}
-	s.client = mqtt.NewClient(s.options())
+	s.client = mqtt.NewClient(s.options().SetTLSConfig(tlsConfig))
 	return s
 }
 
@@ -86,7 +88,11 @@ func (s *session) options() *mqtt.ClientOptions {
 // session runs one connection until it fails or ctx is done. It returns nil
 // when ctx ended it.
 func (l *Link) session(ctx context.Context) error {
-	s := newSession(l)
+	tlsConfig, err := l.cfg.TLS.Load()
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	s := newSession(l, tlsConfig)
 	if err := s.wait(ctx, s.client.Connect(), "connect to "+l.cfg.Broker); err != nil {
 		s.dial.abort()
 		s.client.Disconnect(0) // stops paho's goroutines if the handshake got through late
@@ -103,7 +109,7 @@ func (l *Link) session(ctx context.Context) error {
 			run()
 		}()
 	}
-	err := s.setup(ctx)
+	err = s.setup(ctx)
 	if err == nil {
 		l.setConnected()
 		l.log.Info("cloudlink: connected", "broker", l.cfg.Broker)
@@ -141,7 +147,10 @@ func (s *session) setup(ctx context.Context) error {
 	if err := s.publishAvailability(ctx, contract.Online); err != nil {
 		return err
 	}
-	return s.publishState(ctx, true)
+	if err := s.publishState(ctx, true); err != nil {
+		return err
+	}
+	return s.publishCameras(ctx, true)
 }
 
 // loop ships events and reacts to acks, notifications, the resend ticker and
@@ -170,6 +179,9 @@ func (s *session) loop(ctx context.Context) error {
 			err = s.shipNew()
 			if err == nil {
 				err = s.publishState(ctx, false)
+			}
+			if err == nil {
+				err = s.publishCameras(ctx, false)
 			}
 		case <-tick.C:
 			err = s.resend()

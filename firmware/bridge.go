@@ -22,6 +22,9 @@ type bridge struct {
 	alarmPath  func() error // nil when a press would be journaled and relayed
 	started    time.Time
 	log        *slog.Logger
+	refusals   refusalLimit // security events journaled per minute; see security.go
+	cameras    *cameraSet   // see camera_wiring.go
+	upkeep     *upkeep      // self-tests and updates; see update.go
 }
 
 // Pending returns waiting events in seq order.
@@ -61,6 +64,7 @@ func (b *bridge) Ack(ids []string) error {
 	if err != nil {
 		return err
 	}
+	b.noteClipAcks(acked)
 	seen := map[string]bool{}
 	for _, ev := range acked {
 		if ev.Incident == "" || seen[ev.Incident] {
@@ -79,9 +83,18 @@ func (b *bridge) Ack(ids []string) error {
 
 // Command turns a platform command into a controller input.
 func (b *bridge) Command(ctx context.Context, cmd contract.Command) *contract.ReplyError {
+	if rerr, ok := b.upkeepCommand(ctx, cmd); ok {
+		return rerr
+	}
 	in, err := commandInput(cmd)
 	if err != nil {
 		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: err.Error()}
+	}
+	if rerr := b.admitCommand(ctx, cmd); rerr != nil {
+		return rerr
+	}
+	if cmd.Name == contract.CmdUploadClip {
+		return b.uploadClip(cmd)
 	}
 	if _, err := b.controller.Submit(ctx, in); err != nil {
 		return &contract.ReplyError{Code: replyCode(err), Message: err.Error()}
@@ -107,6 +120,8 @@ func commandInput(cmd contract.Command) (kiosk.Input, error) {
 		var a contract.CloseArgs
 		err := decodeArgs(cmd.Args, &a, &a.Incident)
 		return kiosk.Close{Incident: a.Incident, By: a.By, Outcome: a.Outcome}, err
+	case contract.CmdUploadClip:
+		return nil, nil // not a controller input: Command hands it to uploadClip
 	}
 	return nil, errors.New("unknown command " + cmd.Name)
 }

@@ -51,6 +51,8 @@ type Daemon struct {
 	health  *health
 	ctrl    *kiosk.Controller // set by Run before Ready; for tests and benchmarks
 	link    *cloudlink.Link   // likewise
+	cams    *cameraSet        // the cameras and their clips; see cameras.go
+	hub     *screen.Hub       // the screens' live updates
 }
 
 // New builds the daemon without I/O.
@@ -91,14 +93,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	clock := kiosk.NewClock(wall, j.ClockFloor(), synced)
 	ctrl := kiosk.New(d.rules(), Version, j, clock, state, d.log)
+	if err := d.armControllerStall(ctrl); err != nil { // test hook; see watchdog_stall.go
+		return err
+	}
 	d.ctrl = ctrl
+	d.startLive(ctrl, state)
 	br := &bridge{journal: j, controller: ctrl, clock: clock, started: time.Now(), log: d.log}
+	if br.upkeep, err = d.newUpkeep(j, ctrl, clock); err != nil { // self-tests and updates; see update.go
+		return err
+	}
+	if br.cameras, err = d.startCameras(j, ctrl); err != nil {
+		return err
+	}
 	link, err := d.newLink(j, br)
 	if err != nil {
 		return err
 	}
 	br.alarmPath = func() error { return d.health.report(ctrl, link).AlarmPath }
 	d.link = link
+	d.cams.notify = link.Notify
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
@@ -134,6 +147,9 @@ func (d *Daemon) newLink(j *journal.Journal, br *bridge) (*cloudlink.Link, error
 		Topics: topics, KeepAlive: d.cfg.MQTT.KeepAlive.Duration, AckTimeout: d.cfg.MQTT.AckTimeout.Duration,
 		HeartbeatEvery: d.cfg.MQTT.Heartbeat.Duration,
 	}
+	if err := linkSecurity(d.cfg, &cfg, d.log); err != nil {
+		return nil, err
+	}
 	return cloudlink.New(cfg, br, br, d.log.With("part", "cloudlink")), nil
 }
 
@@ -158,6 +174,12 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 	g.Go(func() error { return d.forwardInputs(ctx, ctrl, events) })
 	g.Go(func() error { d.health.watchJournal(ctx, j, br.clock); return nil })
 	g.Go(func() error { d.watchSpace(ctx, br); return nil })
+	g.Go(func() error { return d.runCameras(ctx) })
+	g.Go(func() error { return d.runRelay(ctx) })
+	g.Go(func() error { return d.runWatchdog(ctx, ctrl, link) }) // sd_notify: READY, WATCHDOG, STATUS
+	g.Go(func() error { d.runLive(ctx, link); return nil })
+	g.Go(func() error { return br.upkeep.Run(ctx, link, br.alarmPath) })
+	g.Go(func() error { return d.runGuard(ctx, br, link) }) // the guard console; see guard.go
 	for _, in := range d.devices.Inputs {
 		g.Go(func() error { d.runInput(ctx, in, events); return nil })
 	}
@@ -191,6 +213,8 @@ func (d *Daemon) handler(j *journal.Journal, ctrl *kiosk.Controller, link *cloud
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api.Handler())
+	d.cams.cameraRoutes(mux)
+	d.citizenRoutes(mux, api, link)
 	if d.devices.SimAPI != nil {
 		mux.Handle("/api/sim/", d.devices.SimAPI)
 	}

@@ -1,6 +1,8 @@
 package firmware_test
 
 import (
+	"crypto/ed25519"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,6 +41,43 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// platformKey signs the test platform's commands; simConfig makes every
+// kiosk trust it.
+var platformKey, platformPubPEM = func() (ed25519.PrivateKey, []byte) {
+	pub, priv, err := contract.GenerateKeyPEM()
+	if err != nil {
+		panic(err)
+	}
+	key, err := contract.ParsePrivateKeyPEM(priv)
+	if err != nil {
+		panic(err)
+	}
+	return key, pub
+}()
+
+// platformKeyFile writes the platform's public key for a kiosk to trust.
+func platformKeyFile(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "platform-key.pem")
+	if err := os.WriteFile(path, platformPubPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var counter struct {
+	sync.Mutex
+	last uint64
+}
+
+// nextCounter is the platform's command counter: its clock in Unix
+// nanoseconds, strictly increasing.
+func nextCounter() uint64 {
+	counter.Lock()
+	defer counter.Unlock()
+	counter.last = max(counter.last+1, uint64(time.Now().UnixNano()))
+	return counter.last
+}
+
 // kioskProc is one kioskd process in simulation mode.
 type kioskProc struct {
 	t       *testing.T
@@ -47,6 +86,7 @@ type kioskProc struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	log     *strings.Builder
+	logw    *syncWriter // writes log; read it with logText while kioskd runs
 }
 
 // simConfig writes a sim-driver config for a kiosk talking to brokerURL;
@@ -57,6 +97,7 @@ func simConfig(t *testing.T, stateDir, brokerURL string, edit ...func(*config.Co
 	cfg.MQTT.AckTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.MQTT.KeepAlive = config.Duration{Duration: 5 * time.Second}
 	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
+	cfg.Commands.PublicKeyFiles = []string{platformKeyFile(t)}
 	for _, f := range edit {
 		f(cfg)
 	}
@@ -83,7 +124,8 @@ func (k *kioskProc) start() {
 	k.t.Helper()
 	k.log = &strings.Builder{}
 	k.cmd = exec.Command(kioskdBin, "-config", k.cfgPath)
-	k.cmd.Stdout, k.cmd.Stderr = &syncWriter{w: k.log}, &syncWriter{w: k.log}
+	k.logw = &syncWriter{w: k.log}
+	k.cmd.Stdout, k.cmd.Stderr = k.logw, k.logw // one writer: exec calls it from one goroutine at a time
 	if err := k.cmd.Start(); err != nil {
 		k.t.Fatal(err)
 	}
@@ -152,6 +194,13 @@ func (k *kioskProc) waitState(what string, ok func(kioskState) bool) kioskState 
 	return s
 }
 
+// logText is kioskd's output so far.
+func (k *kioskProc) logText() string {
+	k.logw.mu.Lock()
+	defer k.logw.mu.Unlock()
+	return k.log.String()
+}
+
 type syncWriter struct {
 	mu sync.Mutex
 	w  *strings.Builder
@@ -173,6 +222,7 @@ type platform struct {
 	events  []contract.Event // every arrival, duplicates included
 	replies []contract.Reply
 	autoAck bool
+	tls     *tls.Config // nil: plain TCP
 }
 
 func newPlatform(t *testing.T, url string, autoAck bool) *platform {
@@ -182,8 +232,24 @@ func newPlatform(t *testing.T, url string, autoAck bool) *platform {
 	return p
 }
 
+// newPlatformTLS is newPlatform over TLS, with the platform's certificate.
+func newPlatformTLS(t *testing.T, url string, tc *tls.Config, autoAck bool) *platform {
+	topics, _ := contract.NewTopics(contract.DefaultRoot, "sim-kiosk")
+	p := &platform{t: t, topics: topics, autoAck: autoAck, tls: tc}
+	p.connect(url)
+	return p
+}
+
 func (p *platform) connect(url string) {
-	p.client = brokertest.Connect(p.t, url)
+	if p.tls == nil {
+		p.client = brokertest.Connect(p.t, url)
+	} else {
+		c, err := brokertest.ConnectTLS(p.t, url, p.tls)
+		if err != nil {
+			p.t.Fatalf("platform: connect over TLS: %v", err)
+		}
+		p.client = c
+	}
 	events := p.client.Subscribe(p.topics.Events())
 	replies := p.client.Subscribe(p.topics.Replies())
 	done, exited := make(chan struct{}), make(chan struct{})
@@ -227,12 +293,28 @@ func (p *platform) ack(ids ...string) {
 	p.client.Publish(p.topics.Acks(), b, false)
 }
 
+// command sends a command signed with the platform's key, with a fresh
+// counter; it returns the command's id.
 func (p *platform) command(name string, args any) string {
+	return p.send(platformKey, p.newCommand(name, args))
+}
+
+// newCommand is a command to this kiosk with a fresh id and counter.
+func (p *platform) newCommand(name string, args any) contract.Command {
 	a, _ := json.Marshal(args)
-	id := fmt.Sprintf("cmd-%d", time.Now().UnixNano())
-	b, _ := json.Marshal(contract.Command{V: 1, ID: id, Kiosk: "sim-kiosk", Name: name, Args: a})
+	n := nextCounter()
+	return contract.Command{V: 1, ID: fmt.Sprintf("cmd-%d", n), Kiosk: "sim-kiosk", Name: name, Args: a, Counter: n}
+}
+
+// send signs c with key and publishes it; it returns the command's id.
+func (p *platform) send(key ed25519.PrivateKey, c contract.Command) string {
+	p.t.Helper()
+	b, err := contract.SignCommand(key, c)
+	if err != nil {
+		p.t.Fatal(err)
+	}
 	p.client.Publish(p.topics.Commands(), b, false)
-	return id
+	return c.ID
 }
 
 func (p *platform) received() []contract.Event {
@@ -256,18 +338,32 @@ func (p *platform) waitEvents(what string, timeout time.Duration, ok func([]cont
 
 func (p *platform) waitReply(cmdID string) contract.Reply {
 	p.t.Helper()
+	return p.waitReplyN(cmdID, 1)
+}
+
+// waitReplyN waits for the nth reply to command cmdID (a command sent again
+// is answered again) and returns it.
+func (p *platform) waitReplyN(cmdID string, n int) contract.Reply {
+	p.t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		p.mu.Lock()
-		for _, r := range p.replies {
-			if r.Command == cmdID {
-				p.mu.Unlock()
-				return r
-			}
+		if rs := p.repliesTo(cmdID); len(rs) >= n {
+			return rs[n-1]
 		}
-		p.mu.Unlock()
 	}
-	p.t.Fatalf("no reply to command %s", cmdID)
+	p.t.Fatalf("no reply %d to command %s", n, cmdID)
 	return contract.Reply{}
+}
+
+func (p *platform) repliesTo(cmdID string) []contract.Reply {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []contract.Reply
+	for _, r := range p.replies {
+		if r.Command == cmdID {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func ofType(events []contract.Event, typ string) []contract.Event {

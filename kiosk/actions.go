@@ -51,6 +51,9 @@ func (st *step) handleOnSite(h HandleOnSite) error {
 	if err != nil {
 		return err
 	}
+	if !slices.Contains(Outcomes, h.Outcome) {
+		return fmt.Errorf("%w: outcome %q is not one of %s", ErrBadInput, h.Outcome, strings.Join(Outcomes, ", "))
+	}
 	in.Status = HandledOnSite
 	in.Outcome = h.Outcome
 	in.CallbackMet = true

@@ -195,7 +195,7 @@ func toJournal(fx Effects) ([]journal.Record, []journal.Snapshot, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode %s: %w", r.Type, err)
 		}
-		recs = append(recs, journal.Record{Type: r.Type, Incident: r.Incident, Data: data, Urgent: r.Urgent})
+		recs = append(recs, journal.Record{Type: r.Type, Incident: r.Incident, Data: data, Urgent: r.Urgent, Telemetry: r.Telemetry})
 	}
 	snaps := make([]journal.Snapshot, 0, len(fx.Snapshots))
 	for _, in := range fx.Snapshots {

@@ -48,6 +48,11 @@ type SendMessage struct{ Incident, From, Text string }
 // HandleOnSite records that a guard settled the matter on site.
 type HandleOnSite struct{ Incident, By, Outcome string }
 
+// AddNote writes a guard's note on an open incident, for the record.
+type AddNote struct{ Incident, By, Text string }
+
+func (AddNote) isInput() {}
+
 // Escalate passes the matter to the police station.
 type Escalate struct{ Incident, By, Reason string }
 
@@ -61,6 +66,16 @@ type Close struct{ Incident, By, Outcome string }
 // kiosk clock is stepped to a synchronised wall clock each deadline keeps the
 // time it had left.
 type ClockStepped struct{ Delta time.Duration }
+
+// CommandRefused records a platform command refused for its signature,
+// address, counter or expiry (Code is the reply's error code). It changes no
+// incident; the values are as the command claimed them.
+type CommandRefused struct {
+	Code, Message, Command, Name, AddressedTo string
+	Counter                                   uint64
+}
+
+func (CommandRefused) isInput() {}
 
 // Tick lets Step notice missed deadlines.
 type Tick struct{}

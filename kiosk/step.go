@@ -27,11 +27,13 @@ const (
 	EvEscalated         = "incident.escalated"
 	EvCancelled         = "incident.cancelled"
 	EvClosed            = "incident.closed"
+	EvNoteAdded         = "incident.note_added"
 	EvOverdue           = "incident.overdue"
 	EvFaultRaised       = "fault.raised"
 	EvFaultCleared      = "fault.cleared"
 	EvJournalRecovered  = "journal.recovered"
 	EvClockStepped      = "clock.stepped"
+	EvCommandRefused    = "security.command_refused"
 	faultTamper         = "tamper"
 	faultJournalAside   = "journal_recovered"
 	maxMessageTextBytes = 500
@@ -40,10 +42,25 @@ const (
 // EventTypes lists every event type, for the contract's drift test.
 var EventTypes = []string{
 	EvKioskStarted, EvRegistered, EvPressedAgain, EvUrgent, EvDelivered,
-	EvAccepted, EvMessage, EvHandledOnSite, EvEscalated, EvCancelled,
+	EvAccepted, EvMessage, EvNoteAdded, EvHandledOnSite, EvEscalated, EvCancelled,
 	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered,
-	EvClockStepped,
+	EvClockStepped, EvCommandRefused,
+	EvClipRecording, EvClipReady, EvClipFailed, EvClipUploadProgress, EvClipUploaded,
+	EvClipUploadFailed, EvCameraState,
+	EvSelfTestPassed, EvSelfTestFailed, EvUpdateDownload, EvUpdateDeferred, EvUpdateVerified,
+	EvUpdateInstalled, EvUpdateCommitted, EvUpdateRejected, EvUpdateRolledBack,
 }
+
+// Outcomes of a matter a guard settles on site (HandleOnSite.Outcome).
+const (
+	OutcomeMediated    = "mediated"     // 当场调解: a dispute settled
+	OutcomeAdviceGiven = "advice_given" // 当场解答: the question answered
+	OutcomeReferred    = "referred"     // 引导至相关部门: sent to the right office
+	OutcomeFalseAlarm  = "false_alarm"  // 误报: nobody needed help
+)
+
+// Outcomes lists the on-site outcomes, in the order a guard is offered them.
+var Outcomes = []string{OutcomeMediated, OutcomeAdviceGiven, OutcomeReferred, OutcomeFalseAlarm}
 
 // Rules are the deadlines Step enforces.
 type Rules struct {
@@ -57,6 +74,9 @@ type Record struct {
 	Incident string
 	Data     any
 	Urgent   bool // a new or more urgent call: it overtakes a waiting backlog
+	// Telemetry may be dropped when space is short (camera state, upload
+	// progress); never set with Urgent.
+	Telemetry bool
 }
 
 // urgentTypes are the events that mean "someone needs help now".
@@ -126,6 +146,8 @@ func (st *step) apply(in Input) error {
 		return st.handleOnSite(in)
 	case Escalate:
 		return st.escalate(in)
+	case AddNote:
+		return st.addNote(in)
 	case Cancel:
 		return st.cancel(in)
 	case Close:
@@ -136,6 +158,19 @@ func (st *step) apply(in Input) error {
 		st.clockStepped(in.Delta)
 	case Boot:
 		st.boot(in)
+	case ClipEvent:
+		return st.clipEvent(in)
+	case CameraChanged:
+		return st.cameraChanged(in)
+	case SelfTestDone:
+		st.selfTestDone(in)
+	case UpdateNews:
+		return st.updateNews(in)
+	case CommandRefused:
+		st.fx.Records = append(st.fx.Records, Record{Type: EvCommandRefused, Data: map[string]any{
+			"code": in.Code, "message": in.Message, "command": in.Command, "name": in.Name,
+			"counter": in.Counter, "addressed_to": in.AddressedTo,
+		}})
 	default:
 		return fmt.Errorf("%w: unknown input %T", ErrBadInput, in)
 	}

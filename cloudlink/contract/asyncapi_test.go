@@ -20,6 +20,7 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[Ack]():             "Ack",
 	reflect.TypeFor[Availability]():    "Availability",
 	reflect.TypeFor[Command]():         "Command",
+	reflect.TypeFor[SignedCommand]():   "SignedCommand",
 	reflect.TypeFor[AcceptArgs]():      "AcceptArgs",
 	reflect.TypeFor[MessageArgs]():     "MessageArgs",
 	reflect.TypeFor[EscalateArgs]():    "EscalateArgs",
@@ -30,7 +31,13 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[Incident]():        "Incident",
 	reflect.TypeFor[Heartbeat]():       "Heartbeat",
 	reflect.TypeFor[CameraStatus]():    "CameraStatus",
+	reflect.TypeFor[CameraReport]():    "CameraReport",
+	reflect.TypeFor[Clip]():            "Clip",
+	reflect.TypeFor[UploadClipArgs]():  "UploadClipArgs",
 	reflect.TypeFor[SelfTest]():        "SelfTest",
+	reflect.TypeFor[SelfTestCheck]():   "SelfTestCheck",
+	reflect.TypeFor[SelfTestArgs]():    "SelfTestArgs",
+	reflect.TypeFor[UpdateArgs]():      "UpdateArgs",
 	reflect.TypeFor[snapshot]():        "EventIncident",
 	reflect.TypeFor[snapshotMessage](): "IncidentMessage",
 }
@@ -140,6 +147,8 @@ func checkType(t *testing.T, where string, p map[string]any, typ reflect.Type) {
 		want = "string"
 	case reflect.Bool:
 		want = "boolean"
+	case reflect.Float32, reflect.Float64:
+		want = "number"
 	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
 		want = "integer"
 	default:
@@ -218,6 +227,7 @@ func checkOperations(t *testing.T, doc map[string]any) {
 		"cmdReply":  {"send", 1, false},
 		"state":     {"send", 1, true},
 		"heartbeat": {"send", 1, true},
+		"cameras":   {"send", 1, true},
 	}
 	ops := obj(t, doc, "operations")
 	seen := map[string]bool{}
@@ -265,7 +275,7 @@ func TestAsyncAPIEnums(t *testing.T) {
 	if got := strs(t, prop(t, doc, "Availability", "state")["enum"]); !slices.Equal(sorted(got), sorted(states)) {
 		t.Errorf("Availability.state enum = %v, want %v", got, states)
 	}
-	for _, name := range []string{"Event", "Command", "Reply", "Availability", "State", "Heartbeat", "Ack"} {
+	for _, name := range []string{"Event", "Command", "SignedCommand", "Reply", "Availability", "State", "Heartbeat", "Ack"} {
 		if got := prop(t, doc, name, "v")["const"]; got != json.Number(strconv.Itoa(SchemaVersion)) {
 			t.Errorf("%s.v const = %v, want %d", name, got, SchemaVersion)
 		}

@@ -123,13 +123,21 @@ const (
 	CmdClose    = "close"    // CloseArgs
 )
 
-// Command is one order from the platform, addressed to one kiosk.
+// Command is one order from the platform, addressed to one kiosk. It travels
+// signed, inside a SignedCommand (see sign.go).
 type Command struct {
 	V     int             `json:"v"`
 	ID    string          `json:"id"`
 	Kiosk string          `json:"kiosk"`
 	Name  string          `json:"name"`
 	Args  json.RawMessage `json:"args,omitempty"`
+	// Counter must be above zero and above the last counter this kiosk
+	// accepted: a replayed command is refused. The platform's clock in Unix
+	// nanoseconds, or a per-kiosk counter, will do.
+	Counter uint64 `json:"counter"`
+	// Expires, if set, is when the command goes stale; enforced only while
+	// the kiosk's clock is synchronised.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // AcceptArgs: someone will call the citizen back by CallbackBy.
@@ -169,6 +177,9 @@ const (
 	ErrNotFound       = "not_found"       // no such incident
 	ErrRejected       = "rejected"        // the incident's state does not allow it
 	ErrInternal       = "internal"        // the kiosk could not journal it; retry
+	ErrBadSignature   = "bad_signature"   // no configured key verifies the signature
+	ErrReplayed       = "replayed"        // Counter is not above the last one accepted
+	ErrExpired        = "expired"         // Expires has passed on the kiosk's synced clock
 )
 
 // Reply answers one Command. OK means the change is journaled.
@@ -235,15 +246,27 @@ type Heartbeat struct {
 	LastSelfTest     *SelfTest      `json:"last_self_test,omitempty"` // nil until one has run
 }
 
-// CameraStatus is one camera's honest health (filled in by the camera work).
+// CameraStatus is one camera's honest health: connected with no frame for
+// a few seconds is no_video, never online.
 type CameraStatus struct {
-	ID    string `json:"id"`
-	State string `json:"state"` // online, no_video, offline
+	ID           string    `json:"id"`
+	State        string    `json:"state"` // online, no_video, offline, config_fault
+	Problem      string    `json:"problem,omitempty"`
+	Since        time.Time `json:"since,omitzero"` // when state last changed
+	Connected    bool      `json:"connected"`
+	LastFrame    time.Time `json:"last_frame,omitzero"`
+	FPS          float64   `json:"fps,omitempty"`
+	BitrateBps   int64     `json:"bitrate_bps,omitempty"`
+	GopMs        int64     `json:"gop_ms,omitempty"`
+	Codec        string    `json:"codec,omitempty"` // h264, h265
+	Width        int       `json:"width,omitempty"`
+	Height       int       `json:"height,omitempty"`
+	Reconnects   int       `json:"reconnects"`              // RTSP sessions after the first, this process
+	PrerollMs    int64     `json:"preroll_ms,omitempty"`    // video held before "now"
+	PrerollBytes int64     `json:"preroll_bytes,omitempty"` // raw bytes held for it
+	Restarts     int       `json:"restarts"`                // camera process restarts since kioskd started
+	LastExit     string    `json:"last_exit,omitempty"`     // why the camera process last ended
+	LastExitAt   time.Time `json:"last_exit_at,omitzero"`
 }
 
-// SelfTest is the result of the last self-test (filled in by the firmware work).
-type SelfTest struct {
-	Time time.Time `json:"time"`
-	OK   bool      `json:"ok"`
-	Note string    `json:"note,omitempty"`
-}
+// SelfTest: see update.go.

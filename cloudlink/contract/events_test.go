@@ -44,6 +44,9 @@ type eventStep struct {
 	sec  int
 	data map[string]any
 	edit func(*snapshot)
+	// incident names the incident of an event that does not carry its
+	// snapshot (clip.*).
+	incident string
 }
 
 // eventExamples builds one example per event type, as the kiosk would ship
@@ -73,6 +76,9 @@ func eventExamples(t *testing.T) []example {
 				s.data["incident"] = snap
 				ev.Incident = in.ID
 			}
+			if s.incident != "" {
+				ev.Incident = s.incident
+			}
 			ev.Data = mustJSON(t, s.data)
 			out = append(out, example{Name: s.typ, Summary: "seq " + strconv.FormatUint(seq, 10), Payload: mustJSON(t, ev)})
 			seq++
@@ -86,8 +92,14 @@ func eventExamples(t *testing.T) []example {
 		eventStep{typ: "fault.cleared", sec: 7042, data: map[string]any{"fault": "stuck:labour"}},
 	)
 	// The clock had drifted 42.5 s behind when NTP caught up: one event, no incident.
+	add(nil, clipSteps()...)
 	add(nil, eventStep{typ: "clock.stepped", sec: 7100, data: map[string]any{
 		"delta_ms": 42500, "from": at(7100), "to": at(7100).Add(42500 * time.Millisecond), "incidents": 0}})
+	// A command signed with a retired key: refused, nothing changed.
+	add(nil, eventStep{typ: "security.command_refused", sec: 7200, data: map[string]any{
+		"code": ErrBadSignature, "message": "signature does not verify under any of the 1 configured keys",
+		"command": "c-20250314-0099", "name": CmdClose, "counter": 1741944413000000000, "addressed_to": exKiosk}})
+	add(nil, upkeepSteps()...) // self-tests and an update; see update_test.go
 	// A journal set aside starts again at boot epoch 1, seq 1 (kiosk.started), 2.
 	rec := Event{V: SchemaVersion, ID: exEventID(2), Kiosk: exKiosk, BootEpoch: 1, Seq: 2, Type: "journal.recovered",
 		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": "/var/lib/kioskd/journal.db.broken-20250315T112653Z"})}
@@ -112,8 +124,10 @@ func callSteps() []eventStep {
 			edit: func(s *snapshot) {
 				s.Messages = append(s.Messages, snapshotMessage{From: "城东派出所", Text: "民警正在赶来，请稍候。", At: at(75)})
 			}},
-		{typ: "incident.handled_on_site", sec: 900, data: map[string]any{"by": "李保安", "outcome": "双方情绪激动，已劝离"},
-			edit: func(s *snapshot) { s.Status, s.Outcome = "handled_on_site", "双方情绪激动，已劝离" }},
+		{typ: "incident.note_added", sec: 840, data: map[string]any{"by": "李保安", "text": "已到现场，双方在店门口争执"},
+			edit: none},
+		{typ: "incident.handled_on_site", sec: 900, data: map[string]any{"by": "李保安", "outcome": "mediated"},
+			edit: func(s *snapshot) { s.Status, s.Outcome = "handled_on_site", "mediated" }},
 		{typ: "incident.escalated", sec: 1000, data: map[string]any{"by": "李保安", "reason": "需要民警到场处置"},
 			edit: func(s *snapshot) { s.Status = "escalated" }},
 		{typ: "incident.closed", sec: 5000, data: map[string]any{"by": "王警官", "outcome": "已电话回访，纠纷已调解"},

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"flag"
 	"os"
@@ -53,10 +54,12 @@ func examples(t *testing.T) map[string][]example {
 			ex("offline", "The last will, published by the broker when the connection dies.", availability(Offline, 0)),
 			ex("stopped", "Published before a clean shutdown.", availability(Stopped, 7200)),
 		},
-		"Command":   commandExamples(t),
-		"Reply":     replyExamples(t),
-		"State":     {ex("one open call", "One accepted police call.", exState())},
-		"Heartbeat": {ex("healthy", "A healthy kiosk with one camera and one open incident.", exHeartbeat())},
+		"Command":       commandExamples(t),
+		"SignedCommand": signedCommandExamples(t),
+		"Reply":         replyExamples(t),
+		"State":         {ex("one open call", "One accepted police call.", exState())},
+		"Heartbeat":     {ex("healthy", "A kiosk whose alarm path is healthy, with two cameras (one without video) and one open incident.", exHeartbeat())},
+		"CameraReport":  {ex("two cameras", "One camera online, one connected without video.", exCameraReport())},
 	}
 }
 
@@ -64,17 +67,48 @@ func availability(state string, sec int) Availability {
 	return Availability{V: SchemaVersion, Kiosk: exKiosk, State: state, BootEpoch: exEpoch, Time: at(sec), Version: exVersion}
 }
 
+func exCommands(t *testing.T) []Command {
+	cmd := func(sec int, id, name string, args any) Command {
+		return Command{V: SchemaVersion, ID: id, Kiosk: exKiosk, Name: name, Args: mustJSON(t, args),
+			Counter: uint64(at(sec).UnixNano()), Expires: at(sec + 300)}
+	}
+	return []Command{
+		cmd(60, "c-20250314-0001", CmdAccept, AcceptArgs{Incident: exIncID, Responder: "王警官", CallbackBy: at(240)}),
+		cmd(75, "c-20250314-0002", CmdMessage, MessageArgs{Incident: exIncID, From: "城东派出所", Text: "民警正在赶来，请稍候。"}),
+		cmd(1000, "c-20250314-0003", CmdEscalate, EscalateArgs{Incident: exIncID, By: "王警官", Reason: "需要民警到场处置"}),
+		cmd(5000, "c-20250314-0004", CmdClose, CloseArgs{Incident: exIncID, By: "王警官", Outcome: "已电话回访，纠纷已调解"}),
+		cmd(400, "c-20250314-0005", CmdUploadClip, UploadClipArgs{Incident: exIncID, Clip: exClipID,
+			URL: "https://oss.example.cn/clips/post-0571-01/" + exClipID + ".mp4?Expires=1741948013&Signature=c2lnbmF0dXJl"}),
+		cmd(7390, "c-20250314-0006", CmdSelfTest, SelfTestArgs{Reason: "after replacing the police button"}),
+		cmd(7990, exUpdateCmd, CmdUpdate, exUpdateArgs()),
+	}
+}
+
 func commandExamples(t *testing.T) []example {
-	cmd := func(id, name string, args any) example {
-		c := Command{V: SchemaVersion, ID: id, Kiosk: exKiosk, Name: name, Args: mustJSON(t, args)}
-		return example{Name: name, Summary: "The " + name + " command.", Payload: mustJSON(t, c)}
+	var out []example
+	for _, c := range exCommands(t) {
+		out = append(out, example{Name: c.Name, Summary: "The " + c.Name + " command, before signing.", Payload: mustJSON(t, c)})
 	}
-	return []example{
-		cmd("c-20250314-0001", CmdAccept, AcceptArgs{Incident: exIncID, Responder: "王警官", CallbackBy: at(240)}),
-		cmd("c-20250314-0002", CmdMessage, MessageArgs{Incident: exIncID, From: "城东派出所", Text: "民警正在赶来，请稍候。"}),
-		cmd("c-20250314-0003", CmdEscalate, EscalateArgs{Incident: exIncID, By: "王警官", Reason: "需要民警到场处置"}),
-		cmd("c-20250314-0004", CmdClose, CloseArgs{Incident: exIncID, By: "王警官", Outcome: "已电话回访，纠纷已调解"}),
+	return out
+}
+
+// signedCommandExamples signs the commands with a fixed example key (seed
+// 0x01 0x02 ... 0x20), so that the document's signatures can be checked.
+func signedCommandExamples(t *testing.T) []example {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i + 1)
 	}
+	key := ed25519.NewKeyFromSeed(seed)
+	var out []example
+	for _, c := range exCommands(t) {
+		b, err := SignCommand(key, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, example{Name: c.Name, Summary: "The " + c.Name + " command, signed.", Payload: b})
+	}
+	return out
 }
 
 func replyExamples(t *testing.T) []example {
@@ -106,8 +140,8 @@ func exHeartbeat() Heartbeat {
 		OutboxDepth: 1, OutboxOldest: at(118), DiskFreeBytes: 12_884_901_888,
 		JournalBytes: 4_194_304, JournalMaxBytes: 268_435_456, OpenIncidents: 1,
 		Faults:       []string{},
-		Cameras:      []CameraStatus{{ID: "door", State: "online"}},
-		LastSelfTest: &SelfTest{Time: exT0.Add(-3 * time.Hour), OK: true},
+		Cameras:      exCameraStatuses(),
+		LastSelfTest: func() *SelfTest { s := exSelfTest("schedule", -3*3600); return &s }(),
 	}
 }
 

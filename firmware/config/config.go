@@ -32,6 +32,13 @@ type Config struct {
 	Buttons    []Button    `toml:"buttons"`
 	Tamper     *Tamper     `toml:"tamper"` // nil when the post has no tamper switch
 	Indicators []Indicator `toml:"indicators"`
+	Cameras    []Camera    `toml:"cameras"` // see camera.go
+	Clips      Clips       `toml:"clips"`
+	Relay      Relay       `toml:"relay"`
+	Guard      Guard       `toml:"guard"` // see guard.go
+	Commands   Commands    `toml:"commands"`
+	SelfTest   SelfTest    `toml:"selftest"` // see upkeep.go
+	Update     Update      `toml:"update"`   // see upkeep.go
 }
 
 // Kiosk identifies the post and where it keeps its state.
@@ -55,6 +62,11 @@ type MQTT struct {
 	KeepAlive    Duration `toml:"keepalive"`     //
 	AckTimeout   Duration `toml:"ack_timeout"`   //
 	Heartbeat    Duration `toml:"heartbeat"`     // how often vital signs are published
+	// TLS (see security.go): the broker's CA and this kiosk's certificate.
+	CAFile     string `toml:"ca_file"`     // absolute; empty: the system's roots
+	CertFile   string `toml:"cert_file"`   // absolute; CN = kiosk.id
+	KeyFile    string `toml:"key_file"`    // absolute
+	AllowPlain bool   `toml:"allow_plain"` // permit tcp:// and mqtt:// (labs and tests only)
 }
 
 // Journal bounds the journal file and what may be dropped from it.
@@ -182,6 +194,9 @@ func (c *Config) applyDefaults() {
 	for i := range c.Indicators {
 		orString(&c.Indicators[i].Kind, "led")
 	}
+	c.applyCameraDefaults()
+	c.applyGuardDefaults()
+	c.applyUpkeepDefaults()
 }
 
 func orString(s *string, def string) {

@@ -51,7 +51,7 @@ func TestParseKeepsValues(t *testing.T) {
 		got, want any
 	}{
 		{"mqtt.broker", c.MQTT.Broker, "ssl://mqtt.example.cn:8883"},
-		{"mqtt.password_file", c.MQTT.PasswordFile, "/etc/kioskd/mqtt-password"},
+		{"mqtt.password_file", c.MQTT.PasswordFile, "/run/credentials/kioskd.service/kioskd_mqtt-password"},
 		{"buttons[4].request", c.Buttons[4].Request, "labour"},
 		{"buttons[4].active_low", c.Buttons[4].ActiveLow, true},
 		{"tamper.pin", c.Tamper.Pin, "GPIO25"},

@@ -15,7 +15,7 @@ state_dir = "/var/lib/kioskd"
 
 [mqtt]
 broker = "tcp://10.0.0.5:1883"
-
+allow_plain = true
 [[buttons]]
 name = "police"
 request = "police"

@@ -8,7 +8,8 @@ func Sim(stateDir string) *Config {
 		Version: CurrentVersion,
 		Kiosk:   Kiosk{ID: "sim-kiosk", StateDir: stateDir},
 		HTTP:    HTTP{Listen: "127.0.0.1:8080"},
-		MQTT:    MQTT{Broker: "tcp://127.0.0.1:1883"},
+		MQTT:    MQTT{Broker: "tcp://127.0.0.1:1883", AllowPlain: true}, // a local lab broker
+		Relay:   Relay{Listen: new(string)},
 		Devices: Devices{Driver: "sim"},
 		// Pins are not needed by the sim driver; they are set so the same
 		// config also works with GPIO faked at the pin level.
@@ -22,6 +23,7 @@ func Sim(stateDir string) *Config {
 	for i, r := range requestTypes {
 		c.Buttons = append(c.Buttons, Button{Name: r, Request: r, Pin: pins[i]})
 	}
+	*c.Relay.Listen = "127.0.0.1:8554" // the live relay on loopback only
 	c.applyDefaults()
 	return c
 }

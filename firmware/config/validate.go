@@ -44,6 +44,10 @@ func (c *Config) Validate() error {
 	c.validateInputs(&ps)
 	c.validateIndicators(&ps)
 	c.validatePins(&ps)
+	c.validateCameras(&ps)
+	c.Guard.validate(&ps)
+	c.validateSecurity(&ps)
+	c.validateUpkeep(&ps)
 	return errors.Join(ps...)
 }
 

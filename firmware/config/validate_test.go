@@ -22,7 +22,7 @@ func TestParseValidateErrors(t *testing.T) {
 		{"listen no port", valid + "[http]\nlisten = \"8080\"\n", []string{
 			`line 20: http.listen: "8080" is not host:port; write host:port, e.g. "127.0.0.1:8080", or ":8080" for every interface`}},
 		{"listen bad port", valid + "[http]\nlisten = \":99999\"\n", []string{`http.listen: ":99999" has no valid port`}},
-		{"broker missing", edit("[mqtt]\nbroker = \"tcp://10.0.0.5:1883\"\n", ""), []string{"mqtt.broker: missing; write scheme://host:port"}},
+		{"broker missing", edit("broker = \"tcp://10.0.0.5:1883\"\n", ""), []string{"mqtt.broker: missing; write scheme://host:port"}},
 		{"broker not url", edit("tcp://10.0.0.5:1883", "10.0.0.5:1883"), []string{`line 8: mqtt.broker: "10.0.0.5:1883" is not a broker URL`}},
 		{"broker scheme", edit("tcp://", "http://"), []string{`mqtt.broker: scheme "http" is not supported; use one of tcp, ssl, tls, mqtt, mqtts`}},
 		{"broker no port", edit("10.0.0.5:1883", "10.0.0.5"), []string{`mqtt.broker: "tcp://10.0.0.5" has no port; add one, e.g. "tcp://10.0.0.5:1883"`}},

@@ -30,6 +30,8 @@ type Options struct {
 	// NoDelay sets set_tcp_nodelay; without it every round trip waits
 	// ~40 ms on Nagle.
 	NoDelay bool
+	// TLS, if set, makes the listener TLS with client certificates; see tls.go.
+	TLS *TLS
 }
 
 // Broker is one mosquitto process bound to a fixed port on 127.0.0.1. It
@@ -40,6 +42,7 @@ type Broker struct {
 	conf string
 	log  string // mosquitto's output, read when it fails to start
 	port int
+	tls  bool
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -57,7 +60,7 @@ func Launch(dir string, o Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{bin: bin, port: port,
+	b := &Broker{bin: bin, port: port, tls: o.TLS != nil,
 		conf: filepath.Join(dir, "mosquitto.conf"), log: filepath.Join(dir, "mosquitto.log")}
 	if err := os.WriteFile(b.conf, []byte(config(port, o)), 0o600); err != nil {
 		return nil, fmt.Errorf("write mosquitto config: %w", err)
@@ -69,7 +72,12 @@ func Launch(dir string, o Options) (*Broker, error) {
 }
 
 // URL is the broker address as paho wants it.
-func (b *Broker) URL() string { return "tcp://" + b.Addr() }
+func (b *Broker) URL() string {
+	if b.tls {
+		return "ssl://" + b.Addr()
+	}
+	return "tcp://" + b.Addr()
+}
 
 // Addr is host:port of the listener.
 func (b *Broker) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
@@ -88,6 +96,9 @@ func (b *Broker) Restart() error {
 
 func config(port int, o Options) string {
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+	if o.TLS != nil {
+		conf = fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npersistence false\n", port) + tlsConfig(o.TLS)
+	}
 	if o.NoDelay {
 		conf += "set_tcp_nodelay true\n"
 	}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +29,8 @@ type platform struct {
 	kiosk  string
 	topics contract.Topics
 	acks   chan string
+	key    ed25519.PrivateKey // signs commands
+	pubPEM []byte             // the kiosk trusts this
 
 	mu       sync.Mutex
 	byID     map[string]contract.Event // first arrival of each id
@@ -41,8 +46,22 @@ func newPlatform(url, kioskID string) (*platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	pub, priv, err := contract.GenerateKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	key, err := contract.ParsePrivateKeyPEM(priv)
+	if err != nil {
+		return nil, err
+	}
 	return &platform{url: url, kiosk: kioskID, topics: topics, acks: make(chan string, 1<<16),
-		byID: map[string]contract.Event{}, bySeq: map[uint64]string{}}, nil
+		key: key, pubPEM: pub, byID: map[string]contract.Event{}, bySeq: map[uint64]string{}}, nil
+}
+
+// writePublicKey writes the key the kiosk verifies commands with into dir.
+func (p *platform) writePublicKey(dir string) (string, error) {
+	path := filepath.Join(dir, "platform-key.pem")
+	return path, os.WriteFile(path, p.pubPEM, 0o600)
 }
 
 // run keeps both connections up until ctx is done.
@@ -204,7 +223,12 @@ func (p *platform) command(name string, args any) error {
 		return err
 	}
 	id := fmt.Sprintf("faults-cmd-%d", clientSeq.Add(1))
-	b, _ := json.Marshal(contract.Command{V: contract.SchemaVersion, ID: id, Kiosk: p.kiosk, Name: name, Args: a})
+	// The counter is the clock in ns: it keeps rising across kioskd restarts.
+	b, err := contract.SignCommand(p.key, contract.Command{V: contract.SchemaVersion, ID: id, Kiosk: p.kiosk,
+		Name: name, Args: a, Counter: uint64(time.Now().UnixNano())})
+	if err != nil {
+		return err
+	}
 	opts := mqtt.NewClientOptions().AddBroker(p.url).SetClientID(id).SetCleanSession(true).
 		SetAutoReconnect(false).SetConnectTimeout(opTimeout).SetWriteTimeout(opTimeout)
 	c := mqtt.NewClient(opts)

@@ -105,7 +105,12 @@ func newWorld(ctx context.Context, e *env, name string, o worldOpts) (w *world, 
 	if o.stateDir == "" {
 		o.stateDir = filepath.Join(w.dir, "state")
 	}
-	cfg, httpAddr, err := writeConfig(w.dir, kioskID, o.stateDir, brokerURL, o.journal)
+	keyFile, err := w.plat.writePublicKey(w.dir)
+	if err != nil {
+		return w, err
+	}
+	tables := fmt.Sprintf("%s\n\n[commands]\npublic_key_files = [%q]", o.journal, keyFile)
+	cfg, httpAddr, err := writeConfig(w.dir, kioskID, o.stateDir, brokerURL, tables)
 	if err != nil {
 		return w, err
 	}
@@ -115,8 +120,9 @@ func newWorld(ctx context.Context, e *env, name string, o worldOpts) (w *world, 
 }
 
 // writeConfig writes a sim-driver kioskd config with a short keepalive and
-// ack timeout, so faults are noticed and repaired within seconds.
-func writeConfig(dir, kioskID, stateDir, brokerURL, journal string) (path, httpAddr string, err error) {
+// ack timeout, so faults are noticed and repaired within seconds, and the
+// extra tables given. The broker is a local plain one.
+func writeConfig(dir, kioskID, stateDir, brokerURL, extra string) (path, httpAddr string, err error) {
 	port, err := brokertest.PickPort()
 	if err != nil {
 		return "", "", err
@@ -124,10 +130,10 @@ func writeConfig(dir, kioskID, stateDir, brokerURL, journal string) (path, httpA
 	httpAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	var b strings.Builder
 	fmt.Fprintf(&b, "version = 1\n\n[kiosk]\nid = %q\nstate_dir = %q\n\n[http]\nlisten = %q\n\n", kioskID, stateDir, httpAddr)
-	fmt.Fprintf(&b, "[mqtt]\nbroker = %q\nkeepalive = \"5s\"\nack_timeout = \"2s\"\n\n", brokerURL)
+	fmt.Fprintf(&b, "[mqtt]\nbroker = %q\nallow_plain = true\nkeepalive = \"5s\"\nack_timeout = \"2s\"\n\n", brokerURL)
 	b.WriteString("[devices]\ndriver = \"sim\"\n\n")
-	if journal != "" {
-		b.WriteString(journal + "\n\n")
+	if extra != "" {
+		b.WriteString(extra + "\n\n")
 	}
 	for _, name := range buttons {
 		fmt.Fprintf(&b, "[[buttons]]\nname = %q\nrequest = %q\n\n", name, name)
