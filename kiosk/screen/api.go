@@ -94,8 +94,15 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	s.submit(w, r, kiosk.Press{Request: body.Request, Source: "screen"})
 }
 
+// cancel is the caller cancelling a mistaken call: only a citizen's own call
+// (never a tamper alarm or a test), and it is kept, not deleted.
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	s.submit(w, r, kiosk.Cancel{Incident: r.PathValue("id"), By: "citizen"})
+	id := r.PathValue("id")
+	if in, ok := s.Controller.State().Incidents[id]; !ok || !isCitizenCall(in) {
+		writeError(w, http.StatusNotFound, "no such call")
+		return
+	}
+	s.submit(w, r, kiosk.Cancel{Incident: id, By: "citizen"})
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, in kiosk.Input) {

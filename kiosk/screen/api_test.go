@@ -91,13 +91,16 @@ func TestCitizenActions(t *testing.T) {
 		{"unknown request", "POST", "/api/calls", `{"request":"tamper"}`, nil, 400, nil},
 		{"not json", "POST", "/api/calls", `police`, nil, 400, nil},
 		{"cancel", "POST", "/api/incidents/inc-1/cancel", "", nil, 200, kiosk.Cancel{Incident: "inc-1", By: "citizen"}},
-		{"cancel unknown", "POST", "/api/incidents/x/cancel", "", kiosk.ErrNotFound, 404, kiosk.Cancel{Incident: "x", By: "citizen"}},
+		{"cancel unknown", "POST", "/api/incidents/nope/cancel", "", nil, 404, nil},
+		{"cancel closed meanwhile", "POST", "/api/incidents/x/cancel", "", kiosk.ErrNotFound, 404, kiosk.Cancel{Incident: "x", By: "citizen"}},
+		{"cancel a tamper alarm", "POST", "/api/incidents/tamper-1/cancel", "", nil, 404, nil},
+		{"cancel a test call", "POST", "/api/incidents/test-1/cancel", "", nil, 404, nil},
 		{"cancel too late", "POST", "/api/incidents/x/cancel", "", kiosk.ErrRejected, 409, kiosk.Cancel{Incident: "x", By: "citizen"}},
 		{"journal down", "POST", "/api/calls", `{"request":"police"}`, errors.New("disk"), 503, kiosk.Press{Request: kiosk.Police, Source: "screen"}},
 		{"no GET on actions", "GET", "/api/calls", "", nil, 405, nil},
 	}
 	for _, tt := range tests {
-		c := &fakeController{state: kiosk.NewState(), err: tt.err}
+		c := &fakeController{state: citizenState(), err: tt.err}
 		w := do(newServer(c, nil), tt.method, tt.path, tt.body)
 		if w.Code != tt.want {
 			t.Errorf("%s: code = %d, want %d (%s)", tt.name, w.Code, tt.want, w.Body)
@@ -106,4 +109,14 @@ func TestCitizenActions(t *testing.T) {
 			t.Errorf("%s: inputs = %v, want %v", tt.name, c.got, tt.wantInput)
 		}
 	}
+}
+
+// citizenState holds two citizen calls, a tamper alarm and a test call.
+func citizenState() kiosk.State {
+	s := kiosk.NewState()
+	s.Incidents["inc-1"] = &kiosk.Incident{ID: "inc-1", Request: kiosk.Lawyer, Status: kiosk.Registered}
+	s.Incidents["x"] = &kiosk.Incident{ID: "x", Request: kiosk.Police, Status: kiosk.HandledOnSite}
+	s.Incidents["tamper-1"] = &kiosk.Incident{ID: "tamper-1", Request: kiosk.Tamper, Status: kiosk.Registered}
+	s.Incidents["test-1"] = &kiosk.Incident{ID: "test-1", Request: kiosk.Police, Status: kiosk.Registered, Test: true}
+	return s
 }

@@ -1,0 +1,94 @@
+package firmware
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"kioskd/cloudlink"
+	"kioskd/kiosk/screen"
+	"kioskd/kiosk/screen/guardauth"
+)
+
+// runGuard serves the guard console on its own listener (guard.listen)
+// until ctx is done; without guard.listen it does nothing. A listener that
+// cannot be opened stops kioskd, as the kiosk's own does.
+func (d *Daemon) runGuard(ctx context.Context, br *bridge, link *cloudlink.Link) error {
+	gc := d.cfg.Guard
+	if gc.Listen == "" {
+		return nil
+	}
+	g, err := d.guardConsole(br, link)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", gc.Listen)
+	if err != nil {
+		return fmt.Errorf("guard.listen %s: %w", gc.Listen, err)
+	}
+	if gc.TLS() {
+		cert, err := tls.LoadX509KeyPair(gc.TLSCertFile, gc.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("guard.tls_cert_file, guard.tls_key_file: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	} else if host, _, _ := net.SplitHostPort(gc.Listen); !isLoopback(host) {
+		d.log.Warn("guard console over plain HTTP: passwords and sessions cross the network unencrypted; keep it on the post's own LAN, or set guard.tls_cert_file and tls_key_file", "listen", gc.Listen)
+	}
+	d.log.Info("guard console listening", "addr", ln.Addr().String(), "tls", gc.TLS(), "guards", len(gc.Users))
+	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	return serve(ctx, srv, ln)
+}
+
+// guardConsole builds the console from the config and the running parts.
+func (d *Daemon) guardConsole(br *bridge, link *cloudlink.Link) (*screen.Guard, error) {
+	gc := d.cfg.Guard
+	users := make([]guardauth.User, len(gc.Users))
+	for i, u := range gc.Users {
+		users[i] = guardauth.User{Name: u.Name, Hash: u.PasswordHash}
+	}
+	auth, err := guardauth.New(guardauth.Options{
+		Users: users, IdleTimeout: gc.SessionIdle.Duration, MaxAge: gc.SessionMax.Duration,
+		LockoutAfter: gc.LockoutAfter, Lockout: gc.Lockout.Duration,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("guard.user: %w", err)
+	}
+	g := &screen.Guard{
+		KioskID: d.cfg.Kiosk.ID, Controller: br.controller, History: br.journal, Auth: auth, Hub: d.hub,
+		Now: br.clock.Now, Online: func() bool { return link.Status().Connected },
+		TLS: gc.TLS(), Log: d.log.With("part", "guard"),
+	}
+	if cs := d.cams; cs != nil && len(cs.cams) > 0 {
+		clips := http.NewServeMux()
+		cs.cameraRoutes(clips)
+		g.CameraHealth, g.Clips, g.ClipPath = cs.guardHealth, clips, cs.ClipPath
+		g.LiveVideo = cs.serveLiveMP4 // see relay_http.go
+	}
+	return g, nil
+}
+
+// guardHealth is every camera's health as the console shows it.
+func (cs *cameraSet) guardHealth() []screen.CameraHealth {
+	st := cs.Statuses()
+	out := make([]screen.CameraHealth, len(st))
+	for i, s := range st {
+		out[i] = screen.CameraHealth{
+			ID: s.ID, State: s.State, Problem: s.Problem, Since: s.Since, LastFrame: s.LastFrame,
+			FPS: s.FPS, Width: s.Width, Height: s.Height,
+		}
+	}
+	return out
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
