@@ -1,6 +1,7 @@
 // Command kiosksim runs the whole kiosk world on one machine: kioskd with
-// simulated buttons and indicators, an embedded MQTT broker, and the kiosk's
-// HTTP server, all on 127.0.0.1.
+// simulated buttons and indicators, an embedded MQTT broker, the kiosk's
+// HTTP server and the station console (hack/station) playing the police
+// platform, all on 127.0.0.1.
 //
 //	go run ./hack/kiosksim
 package main
@@ -16,7 +17,6 @@ import (
 	"syscall"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/firmware"
 	"kioskd/firmware/config"
 )
 
@@ -31,6 +31,8 @@ func run() error {
 	brokerAddr := flag.String("broker", "127.0.0.1:1883", "embedded MQTT broker address (empty: use -mqtt instead)")
 	mqttURL := flag.String("mqtt", "", "an external broker URL to use instead of the embedded one")
 	httpAddr := flag.String("http", "127.0.0.1:8080", "kiosk HTTP address")
+	stationAddr := flag.String("station", "127.0.0.1:8090", "station console address (empty: no station)")
+	guardAddr := flag.String("guard", "127.0.0.1:8081", "guard console address (empty: no console)")
 	stateDir := flag.String("state", filepath.Join(os.TempDir(), "kiosksim"), "state directory (the journal lives here)")
 	flag.Parse()
 
@@ -49,14 +51,14 @@ func run() error {
 		defer broker.Close()
 		cfg.MQTT.Broker = "tcp://" + *brokerAddr
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := simGuard(cfg, *guardAddr); err != nil {
 		return err
 	}
-	printWhere(cfg)
-	return firmware.RunConfig(ctx, cfg, log)
+	w := world{cfg: cfg, stationAddr: *stationAddr, log: log}
+	return w.run(ctx)
 }
 
-func printWhere(cfg *config.Config) {
+func printWhere(cfg *config.Config, stationAddr string) {
 	topics, _ := contract.NewTopics(cfg.MQTT.TopicRoot, cfg.Kiosk.ID) // checked by Validate
 	fmt.Printf(`kiosksim: the kiosk world on this machine
   kiosk id      %s
@@ -64,8 +66,13 @@ func printWhere(cfg *config.Config) {
   kiosk HTTP    http://%s   (GET /api/state, GET /healthz)
   press         curl -X POST http://%s/api/sim/buttons/police/press [-d '{"hold_ms":3000}']
   buttons       police community lawyer market labour
-  ack (platform) mosquitto_pub -h 127.0.0.1 -t %s -m '{"v":1,"ids":["EVENT_ID"]}'
-  state dir     %s
-Ctrl-C stops everything.
-`, cfg.Kiosk.ID, cfg.MQTT.Broker, cfg.HTTP.Listen, cfg.HTTP.Listen, topics.Acks(), cfg.Kiosk.StateDir)
+`, cfg.Kiosk.ID, cfg.MQTT.Broker, cfg.HTTP.Listen, cfg.HTTP.Listen)
+	if stationAddr != "" {
+		fmt.Printf(`  station       http://%s   (the police console: alarms, accept, message, escalate, close)
+`, stationAddr)
+	} else {
+		fmt.Printf(`  ack (platform) mosquitto_pub -h 127.0.0.1 -t %s -m '{"v":1,"ids":["EVENT_ID"]}'
+`, topics.Acks())
+	}
+	fmt.Printf("  state dir     %s\nCtrl-C stops everything.\n", cfg.Kiosk.StateDir)
 }

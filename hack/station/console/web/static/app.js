@@ -1,0 +1,123 @@
+// Station console: live refresh, countdowns and the action dialog.
+"use strict";
+
+const live = document.getElementById("live");
+const dialog = document.getElementById("act");
+const form = document.getElementById("act-form");
+const operator = document.getElementById("operator");
+const titles = {
+  accept: "接警 Accept", message: "留言 Message to citizen", escalate: "转派出所 Escalate",
+  close: "结案 Close", upload_clip: "调取录像 Ask for clip upload",
+};
+let skew = 0; // server clock minus browser clock, ms
+
+operator.value = localStorage.getItem("station.operator") || "";
+operator.addEventListener("input", () => localStorage.setItem("station.operator", operator.value.trim()));
+
+// Live updates: the server says "change" over SSE; we fetch the fragment.
+let refreshing = false, again = false;
+async function refresh() {
+  if (refreshing) { again = true; return; }
+  refreshing = true;
+  try {
+    const res = await fetch("/live", { cache: "no-store" });
+    if (res.ok) { live.innerHTML = await res.text(); readSkew(); tick(); }
+  } catch (e) { /* the next change or poll tries again */ }
+  refreshing = false;
+  if (again) { again = false; refresh(); }
+}
+function readSkew() {
+  const el = live.querySelector("[data-now]");
+  if (el) skew = Date.parse(el.dataset.now) - Date.now();
+}
+const stream = new EventSource("/api/stream");
+stream.addEventListener("change", refresh);
+setInterval(() => { if (stream.readyState !== EventSource.OPEN) refresh(); }, 5000);
+
+// Countdowns and ages, every second, from the server's clock.
+function fmt(ms) {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  if (s < 48 * 3600) return Math.floor(s / 3600) + " h " + String(Math.floor(s / 60) % 60).padStart(2, "0") + " min";
+  return Math.floor(s / 86400) + " d";
+}
+function tick() {
+  const now = Date.now() + skew;
+  for (const el of live.querySelectorAll(".deadline")) {
+    const left = Date.parse(el.dataset.due) - now, text = el.querySelector(".dl-left");
+    const met = el.dataset.met === "true";
+    el.classList.toggle("met", met);
+    el.classList.toggle("missed", !met && left <= 0);
+    text.textContent = met ? "已响应 met" : left > 0 ? "剩 " + fmt(left) + " left" : "已超时 OVERDUE +" + fmt(left);
+  }
+  for (const el of live.querySelectorAll("[data-since]")) {
+    el.textContent = fmt(now - Date.parse(el.dataset.since));
+  }
+}
+readSkew(); tick();
+setInterval(tick, 1000);
+
+// Actions: one dialog, its fields chosen by the action.
+live.addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-action]");
+  if (!button) return;
+  const card = button.closest("[data-incident]");
+  open(button.dataset.action, card.dataset.kiosk, card.dataset.incident, card);
+});
+function open(action, kiosk, incident, card) {
+  form.reset();
+  form.elements.name.value = action;
+  form.elements.kiosk.value = kiosk;
+  form.elements.incident.value = incident;
+  form.elements.operator.value = operator.value.trim();
+  for (const fs of form.querySelectorAll("fieldset")) fs.hidden = fs.dataset.for !== action;
+  for (const el of form.querySelectorAll("fieldset textarea")) el.required = el.closest("fieldset").dataset.for === action;
+  document.getElementById("act-title").textContent = titles[action] || action;
+  document.getElementById("act-target").textContent = kiosk + " · " + incident;
+  document.getElementById("act-error").textContent = "";
+  if (action === "upload_clip") prefillClip(card);
+  dialog.showModal();
+  (form.querySelector("fieldset:not([hidden]) textarea, fieldset:not([hidden]) input") || form.elements.operator).focus();
+}
+// The clip to ask for: the latest clip reference the incident's events carry.
+function prefillClip(card) {
+  const refs = [...card.querySelectorAll(".field.ref")].reverse();
+  for (const f of refs) {
+    const key = f.querySelector("dt").textContent, value = f.querySelector("dd").textContent.trim();
+    if (/clip/i.test(key) && /(^|\.)(id|clip)$/i.test(key) && value) { form.elements.clip.value = value; break; }
+  }
+  const line = live.querySelector("[data-uploads]");
+  if (line && line.dataset.uploads === "true") {
+    const incident = form.elements.incident.value, url = form.elements.url;
+    const suggest = () => { url.value = location.origin + "/uploads/" + incident + "/" + (form.elements.clip.value.trim() || "clip") + ".mp4"; };
+    suggest();
+    form.elements.clip.oninput = suggest;
+  }
+}
+document.getElementById("act-cancel").addEventListener("click", () => dialog.close());
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const error = document.getElementById("act-error"), send = document.getElementById("act-send");
+  send.disabled = true;
+  try {
+    const res = await fetch("/commands", {
+      method: "POST", body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: "application/json" },
+    });
+    const body = await res.json();
+    if (res.ok) {
+      if (form.elements.operator.value.trim() && !operator.value.trim()) {
+        operator.value = form.elements.operator.value.trim();
+        localStorage.setItem("station.operator", operator.value);
+      }
+      dialog.close(); refresh();
+    } else {
+      error.textContent = "发送失败 Not sent: " + (body.error || body.send_error || res.status);
+    }
+  } catch (err) {
+    error.textContent = "发送失败 Not sent: " + err;
+  } finally {
+    send.disabled = false;
+  }
+});
