@@ -23,6 +23,10 @@ type health struct {
 	inputs     map[string]error
 }
 
+// journalHung is how long the journal check may go without finishing one
+// write (it writes every 10 s) before the journal counts as hung.
+const journalHung = 30 * time.Second
+
 func newHealth() *health { return &health{inputs: map[string]error{}} }
 
 // watchJournal writes to the journal every few seconds to know it still can;
@@ -61,6 +65,9 @@ func (h *health) report(ctrl *kiosk.Controller, link *cloudlink.Link) screen.Hea
 	note("journal", h.journalErr)
 	if h.journalAt.IsZero() {
 		note("journal", errors.New("not checked yet"))
+	} else if age := time.Since(h.journalAt); age > journalHung {
+		// A write that never returns (a dead disk) leaves no error behind.
+		note("journal", fmt.Errorf("no write check finished for %s: a write hangs", age.Round(time.Second)))
 	}
 	note("controller", ctrl.Alive())
 	for name, err := range h.inputs {

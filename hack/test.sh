@@ -9,6 +9,14 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_pkgs+=(mosquitto)
 command -v mosquitto_sub >/dev/null || need_pkgs+=(mosquitto-clients)
+# hack/pkg: build the .deb, install it into a throwaway root, verify the units,
+# run the arm64 and armhf binaries under qemu.
+command -v dpkg-deb >/dev/null || need_pkgs+=(dpkg)
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
+command -v qemu-aarch64-static >/dev/null || need_pkgs+=(qemu-user-static)
+command -v ffprobe >/dev/null || need_pkgs+=(ffmpeg)                  # camera tests: source clips, clip checks
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)                      # the screens' browser tests
+fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei) # Chinese text in their screenshots
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "== installing ${need_pkgs[*]}"
@@ -25,9 +33,12 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
-echo "== cross-compile linux/arm64 and linux/arm (GOARM=7)"
-GOOS=linux GOARCH=arm64 go build -o /dev/null ./firmware/cmd/kioskd ./hack/kiosksim
-GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./firmware/cmd/kioskd ./hack/kiosksim
+echo "== static builds as hack/pkg makes them: linux/arm64, linux/arm (GOARM=7), linux/amd64"
+# Same flags as the packages, so hack/pkg's tests find them in the build cache.
+static() { CGO_ENABLED=0 GOOS=linux go build -trimpath -o /dev/null "$@"; }
+GOARCH=arm64 static ./firmware/cmd/kioskd ./hack/kiosksim
+GOARCH=arm GOARM=7 static ./firmware/cmd/kioskd ./hack/kiosksim
+GOARCH=amd64 static ./firmware/cmd/kioskd
 
 echo "== fuzz every decoder of outside input, ${FUZZTIME:=10s} each"
 fuzz() { go test -run XXX -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$1"; }
@@ -36,6 +47,7 @@ fuzz ./cloudlink/ FuzzAck
 fuzz ./firmware/config/ FuzzParse
 fuzz ./kiosk/journal/ FuzzEventDecode
 fuzz ./kiosk/journal/ FuzzOpen
+fuzz ./devices/rtspcam/ FuzzDepacketize
 
 echo "== go test -race (every package; the daemon is concurrent throughout)"
 go test -race -count=1 -timeout 15m ./...
