@@ -16,7 +16,8 @@ func (b *bridge) Heartbeat() contract.Heartbeat {
 		V: contract.SchemaVersion, Kiosk: b.journal.KioskID(), BootEpoch: b.journal.BootEpoch(),
 		Time: b.clock.Now(), ClockSynced: b.clock.Synced(), Version: Version,
 		UptimeSeconds: int64(time.Since(b.started).Seconds()), AlarmPathHealthy: true,
-		OpenIncidents: len(st.Incidents), Faults: []string{}, Cameras: []contract.CameraStatus{},
+		OpenIncidents: len(st.Incidents), Faults: []string{}, Cameras: b.cameraStatuses(),
+		LastSelfTest: b.upkeep.lastSelfTest(),
 	}
 	if err := b.alarmPath(); err != nil {
 		hb.AlarmPathHealthy, hb.AlarmPathProblem = false, err.Error()

@@ -21,6 +21,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "camera" {
+		runCameraChild(os.Args[2:])
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "kiosksim:", err)
 		os.Exit(1)
@@ -33,6 +37,8 @@ func run() error {
 	httpAddr := flag.String("http", "127.0.0.1:8080", "kiosk HTTP address")
 	stationAddr := flag.String("station", "127.0.0.1:8090", "station console address (empty: no station)")
 	guardAddr := flag.String("guard", "127.0.0.1:8081", "guard console address (empty: no console)")
+	cameras := flag.Int("cameras", 2, "simulated RTSP cameras on 127.0.0.1 (0: none)")
+	cameraControl := flag.String("camera-control", "127.0.0.1:8556", "where the simulated cameras' modes are switched (empty: nowhere)")
 	stateDir := flag.String("state", filepath.Join(os.TempDir(), "kiosksim"), "state directory (the journal lives here)")
 	flag.Parse()
 
@@ -54,6 +60,11 @@ func run() error {
 	if err := simGuard(cfg, *guardAddr); err != nil {
 		return err
 	}
+	stopCameras, err := simCameras(cfg, *cameras, *cameraControl)
+	if err != nil {
+		return err
+	}
+	defer stopCameras()
 	w := world{cfg: cfg, stationAddr: *stationAddr, log: log}
 	return w.run(ctx)
 }
@@ -63,7 +74,7 @@ func printWhere(cfg *config.Config, stationAddr string) {
 	fmt.Printf(`kiosksim: the kiosk world on this machine
   kiosk id      %s
   MQTT broker   %s   (watch: mosquitto_sub -h 127.0.0.1 -t '#' -v)
-  kiosk HTTP    http://%s   (GET /api/state, GET /healthz)
+  citizen screen http://%s/   (and GET /api/state, /api/cameras, /healthz)
   press         curl -X POST http://%s/api/sim/buttons/police/press [-d '{"hold_ms":3000}']
   buttons       police community lawyer market labour
 `, cfg.Kiosk.ID, cfg.MQTT.Broker, cfg.HTTP.Listen, cfg.HTTP.Listen)

@@ -9,7 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// schemaVersion is the layout below. Bump it, and teach Open to migrate,
+// schemaVersion is the layout below, the major of the format version (see
+// format.go for the rule). Bump it, and teach Open to migrate,
 // whenever a bucket or an encoding changes in a way older programs would
 // misread. The class buckets and counters were added within version 1:
 // older programs ignore them, and Open rebuilds them from the outbox (see
@@ -28,12 +29,13 @@ var (
 	bucketIncEvents = []byte("incident_events") // incident id, 0x00, seq → present
 	bucketUrgent    = []byte("urgent")          // seq → present, while an urgent event is unacked
 	bucketTelemetry = []byte("telemetry")       // seq → present, while a telemetry event is unacked
+	bucketClips     = []byte("clips")           // clip id → Clip JSON; see clips.go
 
 	allBuckets = [][]byte{bucketMeta, bucketEvents, bucketOutbox, bucketIDs,
 		bucketIncidents, bucketOpen, bucketIncEvents}
 	// addedBuckets came after the first release; Open creates them in
 	// files that lack them.
-	addedBuckets = [][]byte{bucketUrgent, bucketTelemetry}
+	addedBuckets = [][]byte{bucketUrgent, bucketTelemetry, bucketClips}
 
 	keySchema    = []byte("schema_version") // uint64
 	keyEpoch     = []byte("boot_epoch")     // uint64

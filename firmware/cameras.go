@@ -1,0 +1,346 @@
+package firmware
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"kioskd/cloudlink/contract"
+	"kioskd/devices"
+	"kioskd/firmware/config"
+	"kioskd/kiosk"
+	"kioskd/kiosk/journal"
+)
+
+// The cameras: one supervised child process each (camera_proc.go), their
+// honest health, and the clips they record for incidents (clip_*.go). One
+// goroutine, the camera set's Run, owns the clips in progress and the
+// health views; the rest reads snapshots under mu.
+
+const (
+	// healthStale: without health from a running child for this long, the
+	// camera is reported offline (it is killed as hung at hungAfter).
+	healthStale = 3 * time.Second
+	// faultAfter: a camera not online this long raises its fault (a crash
+	// raises it at once); faultClearAfter: online this long clears it.
+	faultAfter      = 5 * time.Second
+	faultClearAfter = 30 * time.Second
+	cameraTick      = time.Second
+)
+
+// camera is one configured camera and its supervisor.
+type camera struct {
+	cfg  config.Camera
+	proc *cameraProc
+}
+
+// covers reports whether the camera films calls of this request and source.
+func (c *camera) covers(req kiosk.Request, source string) bool {
+	if len(c.cfg.Covers) == 0 {
+		return true
+	}
+	for _, cv := range c.cfg.Covers {
+		if cv == string(req) || source == "button:"+cv || source == cv {
+			return true
+		}
+	}
+	return false
+}
+
+// cameraView is what the camera set knows of one camera's health.
+type cameraView struct {
+	health   devices.CameraHealth
+	healthAt time.Time // monotonic; zero before the first health
+	state    string    // the effective state, as reported to everyone
+	problem  string
+	since    time.Time // wall time state last changed
+	changed  time.Time // monotonic time state last changed
+	fault    bool      // the camera's fault is raised
+	crashed  bool      // the child ended since the fault was last cleared
+}
+
+// press is a new incident some cameras should film.
+type press struct {
+	incident string
+	request  kiosk.Request
+	source   string
+	at       time.Time // monotonic, when the registration was committed
+	wall     time.Time // the event's wall time
+}
+
+// cameraSet runs every camera of the post.
+type cameraSet struct {
+	cams    []*camera
+	clips   config.Clips
+	journal *journal.Journal
+	ctrl    *kiosk.Controller
+	tokens  *tokens
+	relay   string // host:port of live-view references
+	notify  func() // tells the cloud link the camera report changed
+	log     *slog.Logger
+
+	news    chan procNews
+	presses chan press
+	done    chan struct{} // closed when Run stops reading news
+	active  map[string]*activeClip
+	uploads *uploader
+	live    *liveRelay // the live relay's RTSP listener (relay.go)
+
+	mu    sync.Mutex
+	views map[string]*cameraView
+	lowOn bool // the low-disk fault is raised
+}
+
+// newCameraSet builds the set without I/O. command builds a camera's
+// child; nil runs this binary's "camera" subcommand.
+func newCameraSet(cfg *config.Config, j *journal.Journal, ctrl *kiosk.Controller, tok *tokens,
+	command func(config.Camera) childCommand, log *slog.Logger) *cameraSet {
+	cs := &cameraSet{
+		clips: cfg.Clips, journal: j, ctrl: ctrl, tokens: tok, relay: cfg.Relay.Address,
+		notify: func() {}, log: log.With("part", "cameras"),
+		news: make(chan procNews, 256), presses: make(chan press, 64), done: make(chan struct{}),
+		active: map[string]*activeClip{}, views: map[string]*cameraView{},
+	}
+	if command == nil {
+		command = func(c config.Camera) childCommand { return selfCommand(c, liveSocket(cfg.Kiosk.StateDir, c.ID)) }
+	}
+	for _, c := range cfg.Cameras {
+		proc := newCameraProc(c.ID, command(c), cs.news, cs.done, cs.log)
+		cs.cams = append(cs.cams, &camera{cfg: c, proc: proc})
+		cs.views[c.ID] = &cameraView{state: string(devices.CameraOffline), problem: "starting", since: time.Now().UTC(), changed: time.Now()}
+	}
+	cs.uploads = newUploader(cs)
+	return cs
+}
+
+// selfCommand runs `kioskd camera -camera ID -settings JSON -live SOCKET`
+// from this very binary: the parent's checked settings, not a file read
+// again, and the unix socket of its live relay.
+func selfCommand(c config.Camera, live string) childCommand {
+	return func() *exec.Cmd {
+		exe, err := os.Executable()
+		if err != nil {
+			exe = os.Args[0]
+		}
+		cmd := exec.Command(exe, "camera", "-camera", c.ID, "-settings", cameraSettings(c), "-live", live)
+		cmd.SysProcAttr = childAttrs()
+		return cmd
+	}
+}
+
+// onCommit is the controller's listener: a new incident is a press the
+// covering cameras must film. It never blocks.
+func (cs *cameraSet) onCommit(events []journal.Event, s kiosk.State) {
+	for _, ev := range events {
+		if ev.Type != kiosk.EvRegistered {
+			continue
+		}
+		in, ok := s.Incidents[ev.Incident]
+		if !ok || len(cs.cams) == 0 {
+			continue
+		}
+		select {
+		case cs.presses <- press{incident: in.ID, request: in.Request, source: in.Source, at: time.Now(), wall: ev.Time}:
+		default:
+			cs.log.Error("clip orders dropped: the camera set is behind", "incident", in.ID)
+		}
+	}
+}
+
+// Run supervises the children and serves their news until ctx is done,
+// then waits for the children to end (they get stopGrace to finish their
+// clips; a report that comes after Run stopped reading is settled at the
+// next start by recoverClips).
+func (cs *cameraSet) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, c := range cs.cams {
+		wg.Go(func() { c.proc.Run(ctx) })
+	}
+	wg.Go(func() { cs.uploads.Run(ctx) })
+	cs.loop(ctx)
+	close(cs.done)
+	wg.Wait()
+}
+
+func (cs *cameraSet) loop(ctx context.Context) {
+	cs.recoverClips(ctx)
+	cs.keepStore(ctx)
+	tick := time.NewTicker(cameraTick)
+	defer tick.Stop()
+	store := time.NewTicker(time.Minute)
+	defer store.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-cs.news:
+			cs.handleNews(ctx, n)
+		case p := <-cs.presses:
+			cs.orderClips(ctx, p)
+		case <-tick.C:
+			cs.checkViews(ctx)
+			cs.extendClips()
+			cs.expireClips(ctx)
+		case <-store.C:
+			cs.keepStore(ctx)
+		}
+	}
+}
+
+func (cs *cameraSet) camera(id string) *camera {
+	for _, c := range cs.cams {
+		if c.cfg.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (cs *cameraSet) handleNews(ctx context.Context, n procNews) {
+	switch {
+	case n.msg.Health != nil:
+		cs.mu.Lock()
+		v := cs.views[n.camera]
+		v.health, v.healthAt = *n.msg.Health, time.Now()
+		cs.mu.Unlock()
+		cs.checkViews(ctx)
+	case n.msg.Clip != nil:
+		cs.clipReport(ctx, n.camera, *n.msg.Clip)
+	default:
+		cs.mu.Lock()
+		v := cs.views[n.camera]
+		v.crashed, v.healthAt = true, time.Time{} // the next child must speak for itself
+		cs.mu.Unlock()
+		cs.failCameraClips(ctx, n.camera, "camera process ended: "+errText(n.exited))
+		cs.checkViews(ctx)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "exited"
+	}
+	return err.Error()
+}
+
+// checkViews recomputes every camera's effective state and journals what
+// changed: camera.state events, and the camera's fault.
+func (cs *cameraSet) checkViews(ctx context.Context) {
+	var inputs []kiosk.Input
+	changed := false
+	cs.mu.Lock()
+	for _, c := range cs.cams {
+		v := cs.views[c.cfg.ID]
+		state, problem := effectiveState(v, c.proc.Status())
+		if state != v.state || problem != v.problem {
+			changed = changed || state != v.state
+			if state != v.state {
+				v.since, v.changed = time.Now().UTC(), time.Now()
+				inputs = append(inputs, kiosk.CameraChanged{Camera: c.cfg.ID, State: state, Problem: problem})
+			}
+			v.state, v.problem = state, problem
+		}
+		if in := faultChange(c.cfg.ID, v); in != nil {
+			inputs = append(inputs, in)
+		}
+	}
+	cs.mu.Unlock()
+	for _, in := range inputs {
+		cs.submit(ctx, in)
+	}
+	if changed {
+		cs.notify()
+	}
+}
+
+// effectiveState is the camera's state as the child reports it, unless
+// the child is not running or has gone quiet: then it is offline.
+func effectiveState(v *cameraView, ps procStatus) (string, string) {
+	switch {
+	case !ps.Running && ps.LastExit != "":
+		return string(devices.CameraOffline), "camera process ended: " + ps.LastExit
+	case !ps.Running || v.healthAt.IsZero():
+		return string(devices.CameraOffline), "camera process starting"
+	case time.Since(v.healthAt) > healthStale:
+		return string(devices.CameraOffline), "no health from camera process for over " + healthStale.String()
+	}
+	return string(v.health.State), v.health.Problem
+}
+
+// faultChange returns the fault input the view calls for, or nil, and
+// notes it as done. Call with cs.mu held.
+func faultChange(id string, v *cameraView) kiosk.Input {
+	key := "camera:" + id
+	bad := v.state != string(devices.CameraOnline)
+	switch {
+	case !v.fault && (v.crashed || bad && time.Since(v.changed) >= faultAfter):
+		v.fault = true
+		detail := "camera " + id + ": " + v.state
+		if v.problem != "" {
+			detail += ": " + v.problem
+		}
+		return kiosk.RaiseFault{Key: key, Detail: detail}
+	case v.fault && !bad && time.Since(v.changed) >= faultClearAfter:
+		v.fault, v.crashed = false, false
+		return kiosk.ClearFault{Key: key}
+	}
+	return nil
+}
+
+// submit journals one input through the controller. Telemetry refused for
+// space is not an error worth more than a debug line.
+func (cs *cameraSet) submit(ctx context.Context, in kiosk.Input) {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := cs.ctrl.Submit(sctx, in)
+	switch {
+	case err == nil, ctx.Err() != nil:
+	case strings.Contains(err.Error(), journal.ErrTelemetryRefused.Error()):
+		cs.log.Debug("camera telemetry refused for space", "input", in)
+	default:
+		cs.log.Error("camera news not journaled", "err", err)
+	}
+}
+
+// Statuses returns every camera's health, for the heartbeat and the API.
+func (cs *cameraSet) Statuses() []contract.CameraStatus {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := []contract.CameraStatus{}
+	for _, c := range cs.cams {
+		v, ps := cs.views[c.cfg.ID], c.proc.Status()
+		h := v.health
+		out = append(out, contract.CameraStatus{
+			ID: c.cfg.ID, State: v.state, Problem: v.problem, Since: v.since,
+			Connected: h.Connected && ps.Running, LastFrame: h.LastFrame, FPS: h.FPS,
+			BitrateBps: h.BitrateBps, GopMs: h.GopMs, Codec: h.Codec, Width: h.Width, Height: h.Height,
+			Reconnects: h.Reconnects, PrerollMs: h.PrerollMs, PrerollBytes: h.PrerollBytes,
+			Restarts: ps.Restarts, LastExit: ps.LastExit, LastExitAt: ps.LastExitAt,
+		})
+	}
+	return out
+}
+
+// Report is the retained camera report: the statuses as they were at the
+// last state change, so that it is republished on change only.
+func (cs *cameraSet) Report(kioskID string, epoch uint64) contract.CameraReport {
+	st := cs.Statuses()
+	r := contract.CameraReport{V: contract.SchemaVersion, Kiosk: kioskID, BootEpoch: epoch, Cameras: st}
+	for i := range st {
+		r.Cameras[i] = stable(st[i])
+		if st[i].Since.After(r.Time) {
+			r.Time = st[i].Since
+		}
+	}
+	return r
+}
+
+// stable drops a status's fast-moving figures, kept in the heartbeat.
+func stable(s contract.CameraStatus) contract.CameraStatus {
+	s.LastFrame, s.FPS, s.BitrateBps, s.PrerollMs, s.PrerollBytes = time.Time{}, 0, 0, 0, 0
+	return s
+}

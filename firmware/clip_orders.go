@@ -1,0 +1,222 @@
+package firmware
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"kioskd/devices"
+	"kioskd/kiosk"
+	"kioskd/kiosk/journal"
+)
+
+// Clips of an incident: ordered from each covering camera when the
+// incident is registered, extended while it waits for someone to take it
+// in hand, indexed in the journal and reported as clip.* events.
+
+const (
+	// extendAhead: while the incident waits, its clips run at least this
+	// far past now (up to their cap).
+	extendAhead = 10 * time.Second
+	// reportGrace: a clip with no final report this long after its
+	// planned end has failed.
+	reportGrace = 30 * time.Second
+)
+
+// activeClip is a clip being recorded.
+type activeClip struct {
+	clip   journal.Clip
+	press  time.Time // monotonic
+	end    time.Time // monotonic planned end
+	limit  time.Time // press + post_roll_cap
+	live   string
+	began  bool // the child reported it recording
+	camera *camera
+}
+
+func newClipID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "clip-" + hex.EncodeToString(b[:])
+}
+
+// orderClips asks every camera covering the press for a clip.
+func (cs *cameraSet) orderClips(ctx context.Context, p press) {
+	for _, c := range cs.cams {
+		if c.covers(p.request, p.source) {
+			cs.orderClip(ctx, c, p)
+		}
+	}
+}
+
+func (cs *cameraSet) orderClip(ctx context.Context, c *camera, p press) {
+	id := newClipID()
+	cl := journal.Clip{ID: id, Incident: p.incident, Camera: c.cfg.ID, File: id + ".mp4", Ordered: p.wall}
+	if err := cs.journal.AddClip(cl); err != nil {
+		cs.log.Error("clip not indexed; not recorded", "incident", p.incident, "camera", c.cfg.ID, "err", err)
+		return
+	}
+	a := &activeClip{clip: cl, press: p.at, end: p.at.Add(c.cfg.PostRoll.Duration),
+		limit: p.at.Add(c.cfg.PostRollCap.Duration), live: cs.liveRef(c.cfg.ID), camera: c}
+	err := cs.roomForClip()
+	if err == nil {
+		err = c.proc.Send(devices.ClipOrder{
+			Op: devices.OpClip, ID: id, Incident: p.incident, AgeMs: time.Since(p.at).Milliseconds(),
+			PreRollMs: c.cfg.PreRoll.Milliseconds(), PostRollMs: c.cfg.PostRoll.Milliseconds(),
+			CapMs: c.cfg.PostRollCap.Milliseconds(), Path: cs.clipPath(cl.File),
+		})
+	}
+	if err != nil {
+		cs.finishClip(ctx, a, devices.ClipReport{ID: id, State: devices.ClipFailed, Error: err.Error()})
+		return
+	}
+	cs.active[id] = a
+}
+
+func (cs *cameraSet) clipPath(file string) string { return filepath.Join(cs.clips.Dir, file) }
+
+// clipReport handles a child's report on one of its clips.
+func (cs *cameraSet) clipReport(ctx context.Context, camera string, r devices.ClipReport) {
+	a, ok := cs.active[r.ID]
+	if !ok || a.clip.Camera != camera {
+		cs.log.Warn("report on a clip not in progress", "camera", camera, "clip", r.ID, "state", r.State)
+		return
+	}
+	if r.State != devices.ClipRecording {
+		cs.finishClip(ctx, a, r)
+		return
+	}
+	a.began = true
+	ref := kiosk.Clip{ID: r.ID, Camera: camera, State: journal.ClipRecording, Start: r.Start,
+		BeforePress: r.KeyframeBeforePressMs, Live: a.live}
+	cs.submit(ctx, kiosk.ClipEvent{Event: kiosk.EvClipRecording, Incident: a.clip.Incident, Clip: ref})
+}
+
+// finishClip indexes and journals a clip's end. A "ready" clip whose file
+// is not what the child said is failed.
+func (cs *cameraSet) finishClip(ctx context.Context, a *activeClip, r devices.ClipReport) {
+	delete(cs.active, a.clip.ID)
+	c := journal.Clip{ID: a.clip.ID, State: journal.ClipFailed, Start: r.Start, End: r.End,
+		DurationMs: r.DurationMs, Bytes: r.Bytes, SHA256: r.SHA256, Error: r.Error}
+	if r.State == devices.ClipReady {
+		c.State = journal.ClipReady
+		if err := checkClipFile(cs.clipPath(a.clip.File), r.Bytes); err != nil {
+			c.State, c.Error = journal.ClipFailed, err.Error()
+		}
+	} else if c.Error == "" {
+		c.Error = "the camera process reported the clip failed"
+	}
+	stored, err := cs.journal.FinishClip(c)
+	if err != nil {
+		cs.log.Error("clip end not indexed", "clip", c.ID, "err", err)
+		stored = a.clip
+		stored.State, stored.Error = c.State, c.Error
+	}
+	ev := kiosk.EvClipReady
+	if stored.State == journal.ClipFailed {
+		ev = kiosk.EvClipFailed
+		cs.log.Warn("clip failed", "clip", c.ID, "camera", a.clip.Camera, "incident", a.clip.Incident, "err", stored.Error)
+	}
+	ref := clipRef(stored)
+	ref.BeforePress, ref.Cut, ref.Live = r.KeyframeBeforePressMs, r.Cut, a.live
+	cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: a.clip.Incident, Clip: ref})
+}
+
+func checkClipFile(path string, bytes int64) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("clip file: %w", err)
+	}
+	if info.Size() != bytes {
+		return fmt.Errorf("clip file holds %d bytes, the camera reported %d", info.Size(), bytes)
+	}
+	return nil
+}
+
+// clipRef is a clip as incident events carry it.
+func clipRef(c journal.Clip) kiosk.Clip {
+	return kiosk.Clip{ID: c.ID, Camera: c.Camera, State: c.State, Start: c.Start, End: c.End,
+		Duration: c.DurationMs, Bytes: c.Bytes, SHA256: c.SHA256, Error: c.Error}
+}
+
+// failCameraClips fails every clip in progress on one camera.
+func (cs *cameraSet) failCameraClips(ctx context.Context, camera, why string) {
+	for _, a := range cs.active {
+		if a.clip.Camera == camera {
+			cs.finishClip(ctx, a, devices.ClipReport{ID: a.clip.ID, State: devices.ClipFailed, Error: why})
+		}
+	}
+}
+
+// extendClips keeps the clips of incidents still waiting to be taken in
+// hand (registered or delivered) running extendAhead past now, up to
+// their cap.
+func (cs *cameraSet) extendClips() {
+	if len(cs.active) == 0 {
+		return
+	}
+	st := cs.ctrl.State()
+	for _, a := range cs.active {
+		in, ok := st.Incidents[a.clip.Incident]
+		if !ok || (in.Status != kiosk.Registered && in.Status != kiosk.Delivered) {
+			continue
+		}
+		want := time.Now().Add(extendAhead)
+		if want.After(a.limit) {
+			want = a.limit
+		}
+		by := want.Sub(a.end)
+		if by < time.Second {
+			continue
+		}
+		if err := a.camera.proc.Send(devices.ClipOrder{Op: devices.OpExtend, ID: a.clip.ID, ByMs: by.Milliseconds()}); err != nil {
+			cs.log.Warn("clip not extended", "clip", a.clip.ID, "err", err)
+			continue
+		}
+		a.end = want
+	}
+}
+
+// expireClips fails clips whose child never reported their end.
+func (cs *cameraSet) expireClips(ctx context.Context) {
+	for _, a := range cs.active {
+		if time.Since(a.end) > reportGrace {
+			cs.finishClip(ctx, a, devices.ClipReport{ID: a.clip.ID, State: devices.ClipFailed,
+				Error: "no report from the camera process " + reportGrace.String() + " after the clip's end"})
+		}
+	}
+}
+
+// recoverClips settles the clips a previous run left recording: a file
+// that was finished (its child got to rename it) is ready, with its
+// times unknown; the others failed.
+func (cs *cameraSet) recoverClips(ctx context.Context) {
+	all, err := cs.journal.Clips()
+	if err != nil {
+		cs.log.Error("clip index unreadable", "err", err)
+		return
+	}
+	for _, c := range all {
+		if c.State != journal.ClipRecording {
+			continue
+		}
+		done := journal.Clip{ID: c.ID, State: journal.ClipFailed, Error: "kioskd stopped while it was recording"}
+		if sum, n, err := hashFile(cs.clipPath(c.File)); err == nil {
+			done = journal.Clip{ID: c.ID, State: journal.ClipReady, Bytes: n, SHA256: sum}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			done.Error = err.Error()
+		}
+		stored, err := cs.journal.FinishClip(done)
+		if err != nil {
+			cs.log.Error("clip end not indexed", "clip", c.ID, "err", err)
+			continue
+		}
+		ev := map[string]string{journal.ClipReady: kiosk.EvClipReady, journal.ClipFailed: kiosk.EvClipFailed}[stored.State]
+		cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: c.Incident, Clip: clipRef(stored)})
+	}
+}
