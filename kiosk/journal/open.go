@@ -213,7 +213,10 @@ func prepare(tx *bolt.Tx) error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, putUint(schemaVersion))
+		if err := tx.Bucket(bucketMeta).Put(keySchema, putUint(schemaVersion)); err != nil {
+			return err
+		}
+		return noteFormat(tx.Bucket(bucketMeta))
 	}
 	switch v := getUint(meta.Get(keySchema)); {
 	case v == 0:
@@ -231,7 +234,7 @@ func prepare(tx *bolt.Tx) error {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	return nil
+	return noteFormat(meta) // see format.go
 }
 
 // reconcile reads what the daemon needs straight after start: every

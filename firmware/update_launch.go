@@ -1,0 +1,65 @@
+package firmware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"kioskd/firmware/config"
+	"kioskd/firmware/update"
+)
+
+// CrashAtStartForTest, set only with -ldflags "-X
+// kioskd/firmware.CrashAtStartForTest=yes" by the update tests, builds a
+// kioskd that answers `kioskd version` but fails as soon as it is started
+// as the daemon: a binary that passes every download check and then dies at
+// start, as one built wrongly for the box would. No release build sets it
+// (hack/pkg does not), and an environment variable could not reach it, so a
+// box cannot be made to crash by its environment.
+var CrashAtStartForTest string
+
+// Launch is `kioskd launch -config FILE`: the packaged binary deciding,
+// before every start, which binary runs (see firmware/update's package
+// doc), then running it: another slot by exec (the same PID, for systemd),
+// or itself in-process. It reads only kiosk.state_dir before it chooses,
+// so a config written for a newer version still starts that version.
+func Launch(ctx context.Context, cfgPath string, log *slog.Logger) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("launch: %w", err)
+	}
+	stateDir, err := config.StateDirOf(cfgPath)
+	if err != nil {
+		return fmt.Errorf("launch: %w", err)
+	}
+	slots := update.Slots{Dir: filepath.Join(stateDir, "slots")}
+	for range 3 { // a slot that cannot be executed is rolled back, then the next choice runs
+		slot, note, err := slots.Choose(Version)
+		if err != nil {
+			log.Error("launch: slots unusable; running the packaged binary", "err", err)
+			slot = update.Packaged
+		}
+		if note != "" {
+			log.Warn("launch: "+note, "slot", slot)
+		}
+		os.Setenv(EnvSlot, slot)
+		if slot == update.Packaged {
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			return RunConfig(ctx, cfg, log)
+		}
+		bin := slots.Binary(slot, self)
+		log.Info("launch: starting slot", "slot", slot, "binary", bin)
+		err = syscall.Exec(bin, []string{bin, "-config", cfgPath}, os.Environ())
+		log.Error("launch: cannot start the slot's binary; rolling it back", "slot", slot, "err", err)
+		if _, err := slots.NotRunnable(slot, err); err != nil {
+			return fmt.Errorf("launch: roll back slot %s: %w", slot, err)
+		}
+	}
+	return fmt.Errorf("launch: no runnable binary")
+}
