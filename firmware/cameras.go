@@ -140,8 +140,8 @@ func (cs *cameraSet) onCommit(events []journal.Event, s kiosk.State) {
 			continue
 		}
 		in, ok := s.Incidents[ev.Incident]
-		if !ok || len(cs.cams) == 0 {
-			continue
+		if !ok || in.Test || len(cs.cams) == 0 {
+			continue // a self-test call films nothing
 		}
 		select {
 		case cs.presses <- press{incident: in.ID, request: in.Request, source: in.Source, at: time.Now(), wall: ev.Time}:
