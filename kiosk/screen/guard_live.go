@@ -32,8 +32,18 @@ func (g *Guard) page(w http.ResponseWriter, r *http.Request, s guardauth.Session
 // Events: one "incidents" event (a JSON string of HTML) per journaled step
 // and per change of the platform link. The stream ends when the session does.
 func (g *Guard) events(w http.ResponseWriter, r *http.Request, s guardauth.Session, token string) {
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := g.whileSession(r.Context(), token)
 	defer cancel()
+	g.Hub.ServeSSE(w, r.WithContext(ctx), func(u Update) (string, any) {
+		return "incidents", g.renderIncidents(u.State, s)
+	})
+}
+
+// whileSession returns a context that ends when ctx does or when the
+// session of token ends (checked every sessionRecheck), so a long stream
+// never outlives its guard's logout or expiry.
+func (g *Guard) whileSession(ctx context.Context, token string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		t := time.NewTicker(sessionRecheck)
 		defer t.Stop()
@@ -49,9 +59,7 @@ func (g *Guard) events(w http.ResponseWriter, r *http.Request, s guardauth.Sessi
 			}
 		}
 	}()
-	g.Hub.ServeSSE(w, r.WithContext(ctx), func(u Update) (string, any) {
-		return "incidents", g.renderIncidents(u.State, s)
-	})
+	return ctx, cancel
 }
 
 // renderIncidents renders the incident list of the console for one guard.

@@ -1,9 +1,7 @@
 package screen
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"kioskd/kiosk/screen/guardauth"
 )
@@ -22,22 +20,7 @@ func (g *Guard) videoRoutes(mux *http.ServeMux) {
 }
 
 func (g *Guard) liveVideo(w http.ResponseWriter, r *http.Request, _ guardauth.Session, token string) {
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := g.whileSession(r.Context(), token)
 	defer cancel()
-	go func() {
-		t := time.NewTicker(sessionRecheck)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, ok := g.Auth.Session(token, false); !ok {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
 	g.LiveVideo(w, r.WithContext(ctx), r.PathValue("camera"))
 }
