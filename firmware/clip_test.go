@@ -22,8 +22,14 @@ import (
 )
 
 // readyClip presses, waits for the clip's end and returns it.
+// readyClip presses once the cameras run and returns the first clip, which
+// must be ready. (A press before a camera's process runs fails its clip at
+// once, by design; that is not what these tests are about.)
 func (r *camRig) readyClip() (incident string, c kiosk.Clip) {
 	r.t.Helper()
+	for _, cam := range r.cfg.Cameras {
+		waitFor(r.t, cam.ID+" online", 10*time.Second, func() bool { return r.status(cam.ID).State == "online" })
+	}
 	incident = r.press()
 	waitFor(r.t, "clip.ready", 10*time.Second, func() bool { return len(r.events(kiosk.EvClipReady, kiosk.EvClipFailed)) > 0 })
 	ev := r.events(kiosk.EvClipReady, kiosk.EvClipFailed)[0]
