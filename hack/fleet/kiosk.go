@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"kioskd/cloudlink"
+	"kioskd/kiosk"
+	"kioskd/kiosk/journal"
+)
+
+// simKiosk is one kiosk built from the product's parts the way
+// firmware.Daemon builds them: a journal file, a controller, a cloud link,
+// joined by linkAdapter. It has no devices and no HTTP server; presses are
+// submitted to the controller as the daemon's input forwarder does.
+type simKiosk struct {
+	id      string
+	dir     string
+	journal *journal.Journal
+	ctrl    *kiosk.Controller
+	link    *cloudlink.Link
+
+	mu      sync.Mutex // serialises presses, so a commit belongs to pressAt
+	pressAt time.Time  // written under mu before Submit, read by the commit hook
+	presses int
+}
+
+// kioskSettings are the link settings every simulated kiosk shares.
+type kioskSettings struct {
+	Broker     string
+	Heartbeat  time.Duration
+	AckTimeout time.Duration
+}
+
+// openKiosk opens the kiosk's journal in dir and builds its controller and
+// link; nothing runs until run.
+func openKiosk(dir, id string, set kioskSettings, book *ledger, log *slog.Logger) (*simKiosk, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("kiosk %s: %w", id, err)
+	}
+	j, err := journal.Open(filepath.Join(dir, "journal.db"), journal.Options{KioskID: id, Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("kiosk %s: open journal: %w", id, err)
+	}
+	state, err := kiosk.Load(j)
+	if err != nil {
+		j.Close()
+		return nil, fmt.Errorf("kiosk %s: %w", id, err)
+	}
+	clock := kiosk.NewClock(time.Now, j.ClockFloor(), func() bool { return true })
+	k := &simKiosk{id: id, dir: dir, journal: j}
+	k.ctrl = kiosk.New(kiosk.Rules{CallbackWithin: 5 * time.Minute, CloseWithin: 24 * time.Hour}, "fleet", j, clock, state, log)
+	adapter := &linkAdapter{journal: j, controller: k.ctrl, clock: clock, started: time.Now(), log: log}
+	k.link = cloudlink.New(cloudlink.Config{
+		Broker: set.Broker, KioskID: id, BootEpoch: j.BootEpoch(), Version: "fleet",
+		HeartbeatEvery: set.Heartbeat, AckTimeout: set.AckTimeout,
+	}, adapter, adapter, log.With("kiosk", id))
+	k.ctrl.OnCommit(func(events []journal.Event, _ kiosk.State) {
+		for _, ev := range events {
+			if ev.Type == kiosk.EvRegistered || ev.Type == kiosk.EvPressedAgain {
+				book.journaled(ev.ID, k.pressAt, time.Now())
+			}
+		}
+		k.link.Notify() // after the ledger knows the alarm
+	})
+	return k, nil
+}
+
+// run runs the controller and the link until ctx is done.
+func (k *simKiosk) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := k.ctrl.Run(ctx); err != nil {
+			slog.Error("controller stopped", "kiosk", k.id, "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := k.link.Run(ctx); err != nil {
+			slog.Error("link stopped", "kiosk", k.id, "err", err)
+		}
+	}()
+	wg.Wait()
+}
+
+// press is a citizen pressing the next call button at time at; it returns
+// once the alarm is journaled.
+func (k *simKiosk) press(ctx context.Context, at time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.pressAt = at
+	// Requests in turn: a kiosk's first presses open incidents, later ones
+	// join them (incident.pressed_again); both are alarms.
+	req := kiosk.Requests[k.presses%len(kiosk.Requests)]
+	k.presses++
+	_, err := k.ctrl.Submit(ctx, kiosk.Press{Request: req, Source: "fleet"})
+	return err
+}
+
+// drained reports whether the kiosk has journaled its start, the link has
+// nothing in flight and the outbox is empty.
+func (k *simKiosk) drained() bool {
+	if seq, err := k.journal.LastSeq(); err != nil || seq == 0 || k.link.Status().InFlight > 0 {
+		return false
+	}
+	n, _, err := k.journal.PendingCount()
+	return err == nil && n == 0
+}
