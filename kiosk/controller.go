@@ -33,6 +33,9 @@ type Controller struct {
 	stopped   chan struct{} // closed when Run returns
 	committed []Committed
 	lastTurn  atomic.Int64 // unix nanoseconds of the loop's last turn
+	// reconcileEvery: how often Run mends incidents whose ack reached the
+	// journal but whose Deliver did not reach the loop (a busy controller).
+	reconcileEvery time.Duration
 
 	mu    sync.RWMutex
 	state State // written only by Run's goroutine, under mu
@@ -70,6 +73,7 @@ func New(rules Rules, version string, j *journal.Journal, clock *Clock, s State,
 	return &Controller{
 		rules: rules, version: version, journal: j, clock: clock, log: log,
 		requests: make(chan request), stopped: make(chan struct{}), state: s,
+		reconcileEvery: 30 * time.Second,
 	}
 }
 
@@ -146,6 +150,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.reconcileDelivered()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	lastReconcile := time.Now()
 	for {
 		c.lastTurn.Store(time.Now().UnixNano())
 		select {
@@ -158,6 +163,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.followWallClock()
 			if _, err := c.apply(Tick{}); err != nil {
 				c.log.Error("deadline check not journaled; will retry", "err", err)
+			}
+			if time.Since(lastReconcile) >= c.reconcileEvery {
+				c.reconcileDelivered()
+				lastReconcile = time.Now()
 			}
 		}
 	}

@@ -160,3 +160,34 @@ func TestClockFollowsSyncedWall(t *testing.T) {
 		t.Errorf("after step: now %v synced %v, want about %v and true", got, c.Synced(), wall)
 	}
 }
+
+// A Deliver that never reached a busy controller (the bridge gave up
+// waiting) is mended while it runs, not only at the next start.
+func TestControllerReconcilesDeliveryWhileRunning(t *testing.T) {
+	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), journal.Options{KioskID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	c := New(rules, "test", j, NewClock(nil, j.ClockFloor(), nil), NewState(), quiet)
+	c.reconcileEvery = time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	id, err := c.Submit(ctx, Press{Request: Police})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _ := j.IncidentEvents(id)
+	if _, err := j.Ack([]string{events[0].ID}); err != nil { // acked; Deliver never submitted
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && !c.State().Incidents[id].Delivered {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if in := c.State().Incidents[id]; !in.Delivered {
+		t.Errorf("incident %s: delivered = false 5 s after its ack, want true", id)
+	}
+}
