@@ -8,6 +8,7 @@ package cloudlink
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -41,6 +42,14 @@ type Kiosk interface {
 	// Heartbeat returns the kiosk's vital signs to publish (retained). The
 	// link fills V, Kiosk, BootEpoch and Version when they are empty.
 	Heartbeat() contract.Heartbeat
+}
+
+// Answerer is implemented by a Kiosk whose commands may return a result
+// with their reply (clip_link's fresh URL). The link then calls Answer
+// instead of Command.
+type Answerer interface {
+	// Answer is Command with the reply's result: nil, or JSON, when ok.
+	Answer(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError)
 }
 
 // CommandRefuser is implemented by a Kiosk that records (and logs) the
@@ -201,18 +210,21 @@ func (l *Link) Run(ctx context.Context) error {
 	if err := l.cfg.check(); err != nil {
 		return fmt.Errorf("cloudlink: %w", err)
 	}
-	attempt := 0
+	attempt, downSince := 0, time.Now()
 	for {
-		start, acks := time.Now(), l.acks.Load()
+		start, acks, sessions := time.Now(), l.acks.Load(), l.sessionCount()
 		err := l.session(ctx)
 		l.setDisconnected(err)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if l.sessionCount() != sessions {
+			downSince = time.Now()
+		}
 		if time.Since(start) >= stableSession || l.acks.Load() != acks {
 			attempt = 0
 		}
-		wait := backoff(l.cfg.BackoffMin, l.cfg.BackoffMax, attempt, rand.Int64N)
+		wait := backoff(l.cfg.BackoffMin, waitLimit(l.cfg, time.Since(downSince)), attempt, rand.Int64N)
 		attempt++
 		l.log.Warn("cloudlink: session ended", "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)
@@ -223,6 +235,20 @@ func (l *Link) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// waitLimit caps the backoff at how long the link has been down (at least
+// BackoffMin): a refused connect fails at once, so attempts pile up in a
+// short outage, yet a broker back after 2 s should see its kiosks within
+// about 2 s, not after the 30 s cap (measured with hack/fleet).
+func waitLimit(cfg Config, downFor time.Duration) time.Duration {
+	return min(cfg.BackoffMax, max(cfg.BackoffMin, downFor))
+}
+
+func (l *Link) sessionCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sessions
 }
 
 // backoff returns the wait before reconnect attempt n (0-based): full jitter,

@@ -33,6 +33,26 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
+func TestWaitLimitFollowsOutage(t *testing.T) {
+	cfg := Config{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
+	tests := []struct {
+		down, want time.Duration
+	}{
+		{0, 500 * time.Millisecond},
+		{2 * time.Second, 2 * time.Second},
+		{time.Minute, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := waitLimit(cfg, tt.down); got != tt.want {
+			t.Errorf("waitLimit(down %v) = %v, want %v", tt.down, got, tt.want)
+		}
+		// However many attempts failed, the wait stays within the limit.
+		if got := backoff(cfg.BackoffMin, waitLimit(cfg, tt.down), 100, func(k int64) int64 { return k - 1 }); got != tt.want {
+			t.Errorf("backoff after 100 attempts, down %v = %v, want %v", tt.down, got, tt.want)
+		}
+	}
+}
+
 func TestBackoffJitter(t *testing.T) {
 	const lo, hi = 100 * time.Millisecond, 10 * time.Second
 	for _, n := range []int{0, 3, 50} {
