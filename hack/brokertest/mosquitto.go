@@ -32,6 +32,9 @@ type Options struct {
 	NoDelay bool
 	// TLS, if set, makes the listener TLS with client certificates; see tls.go.
 	TLS *TLS
+	// Extra is appended to the config as it is, e.g. the queue limits a
+	// fleet of thousands needs ("max_queued_messages 100000\n").
+	Extra string
 }
 
 // Broker is one mosquitto process bound to a fixed port on 127.0.0.1. It
@@ -71,6 +74,19 @@ func Launch(dir string, o Options) (*Broker, error) {
 	return b, nil
 }
 
+// Pid is the running broker's process id, or 0 when it is not running.
+func (b *Broker) Pid() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return 0
+	}
+	return b.cmd.Process.Pid
+}
+
+// LogFile is where mosquitto's errors and warnings go (since its last start).
+func (b *Broker) LogFile() string { return b.log }
+
 // URL is the broker address as paho wants it.
 func (b *Broker) URL() string {
 	if b.tls {
@@ -102,6 +118,7 @@ func config(port int, o Options) string {
 	if o.NoDelay {
 		conf += "set_tcp_nodelay true\n"
 	}
+	conf += o.Extra
 	conf += "log_dest stderr\nlog_type error\nlog_type warning\n"
 	if os.Geteuid() == 0 {
 		// Started as root, mosquitto would switch to user "mosquitto"; stay root instead.

@@ -80,8 +80,8 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		if b, err = launchBroker(dir, cfg.Limits); err != nil {
 			return nil, err
 		}
-		defer b.stop()
-		url = b.url()
+		defer b.Stop()
+		url = b.URL()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -197,12 +197,12 @@ func (res *result) addUsage(u0, u1 usage) {
 // restartBroker kills the broker, restarts it after the pause and times the
 // fleet's recovery.
 func (res *result) restartBroker(ctx context.Context, cfg config, kiosks []*simKiosk, b *broker, book *ledger, cons *consumer) error {
-	res.BrokerCPU = procCPU(b.pid()) - res.brokerCPU0 // the new process counts from zero
+	res.BrokerCPU = procCPU(b.Pid()) - res.brokerCPU0 // the new process counts from zero
 	res.brokerCPU0 = 0
 	killed := time.Now()
-	b.kill()
+	b.Kill()
 	sleep(ctx, cfg.Pause)
-	if err := b.start(); err != nil {
+	if err := b.Restart(); err != nil {
 		return fmt.Errorf("restart broker: %w", err)
 	}
 	back := time.Now()
@@ -314,7 +314,7 @@ func (b *broker) pidOrZero() int {
 	if b == nil {
 		return 0
 	}
-	return b.pid()
+	return b.Pid()
 }
 
 // loadAvg describes how busy the machine is: the load averages and the
