@@ -51,12 +51,13 @@ func (s *session) command(ctx context.Context, payload []byte) {
 // answer checks one command payload, hands it to the kiosk if it passes, and
 // returns the reply to send. It does no network I/O beyond what the kiosk does.
 func (l *Link) answer(ctx context.Context, payload []byte) contract.Reply {
+	var result json.RawMessage
 	cmd, rerr := l.checkCommand(payload)
 	if r, ok := l.kiosk.(CommandRefuser); rerr != nil && ok && rerr.Code != contract.ErrUnknownCommand {
 		r.CommandRefused(ctx, cmd, rerr) // records and logs it
 	} else if rerr != nil {
 		l.log.Warn("cloudlink: refusing command", "id", cmd.ID, "code", rerr.Code, "reason", rerr.Message)
-	} else if rerr = l.kiosk.Command(ctx, cmd); rerr != nil && rerr.Code == "" {
+	} else if result, rerr = l.apply(ctx, cmd); rerr != nil && rerr.Code == "" {
 		coded := *rerr // a copy: the kiosk may share its errors
 		coded.Code = contract.ErrInternal
 		rerr = &coded // the platform needs a code to act on
@@ -67,7 +68,21 @@ func (l *Link) answer(ctx context.Context, payload []byte) contract.Reply {
 		Kiosk:   l.cfg.KioskID,
 		OK:      rerr == nil,
 		Error:   rerr,
+		Result:  result,
 	}
+}
+
+// apply hands a checked command to the kiosk: to its Answer when it has
+// one, so that the reply can carry a result.
+func (l *Link) apply(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
+	if a, ok := l.kiosk.(Answerer); ok {
+		result, rerr := a.Answer(ctx, cmd)
+		if rerr != nil {
+			result = nil // a refused command returns nothing
+		}
+		return result, rerr
+	}
+	return nil, l.kiosk.Command(ctx, cmd)
 }
 
 // checkCommand verifies a command's signature (see contract.OpenCommand) and
@@ -87,7 +102,7 @@ func (l *Link) checkCommand(payload []byte) (contract.Command, *contract.ReplyEr
 	}
 	switch cmd.Name {
 	case contract.CmdAccept, contract.CmdMessage, contract.CmdEscalate, contract.CmdClose, contract.CmdUploadClip,
-		contract.CmdSelfTest, contract.CmdUpdate:
+		contract.CmdSelfTest, contract.CmdUpdate, contract.CmdClipLink:
 		return cmd, nil
 	}
 	return cmd, replyError(contract.ErrUnknownCommand, "unknown command %q", cmd.Name)

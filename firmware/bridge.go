@@ -57,8 +57,9 @@ func wireEvent(ev journal.Event) contract.Event {
 }
 
 // Ack removes the events from the outbox, then marks their incidents
-// delivered. A crash between the two is mended at the next start
-// (kiosk.Controller reconciles undelivered incidents with the outbox).
+// delivered. A crash between the two, or a controller too busy to take the
+// Deliver in time, is mended by kiosk.Controller, which reconciles
+// undelivered incidents with the outbox at start and every 30 s.
 func (b *bridge) Ack(ids []string) error {
 	acked, err := b.journal.Ack(ids)
 	if err != nil {
@@ -84,6 +85,10 @@ func (b *bridge) Ack(ids []string) error {
 // Command turns a platform command into a controller input.
 func (b *bridge) Command(ctx context.Context, cmd contract.Command) *contract.ReplyError {
 	if rerr, ok := b.upkeepCommand(ctx, cmd); ok {
+		return rerr
+	}
+	if cmd.Name == contract.CmdClipLink { // it has a result: see Answer (clip_fetch.go)
+		_, rerr := b.Answer(ctx, cmd)
 		return rerr
 	}
 	in, err := commandInput(cmd)

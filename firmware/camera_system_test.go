@@ -119,35 +119,13 @@ func clipData(t *testing.T, ev contract.Event) contract.Clip {
 	return d.Clip
 }
 
-// fetchClip downloads a clip into a file and returns its path.
-func fetchClip(t *testing.T, k *kioskProc, stateDir, id string) string {
-	t.Helper()
-	resp, err := http.Get(k.http + "/api/clips/" + id + "?token=" + clipToken(t, stateDir, id, time.Now().Add(time.Minute)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET clip: %s", resp.Status)
-	}
-	path := filepath.Join(t.TempDir(), id+".mp4")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestSystemPressClipFetchUpload(t *testing.T) {
 	camsim.RequireFFmpeg(t)
 	broker := brokertest.Start(t)
 	cams := startFakeCams(t, "door")
 	state := t.TempDir()
-	cfg, httpAddr := simConfig(t, state, broker.URL(), withCameras(cams))
+	fetchAddr := freeAddr(t)
+	cfg, httpAddr := simConfig(t, state, broker.URL(), withCameras(cams), withClipServer(fetchAddr))
 	kiosk := startKiosk(t, cfg, httpAddr)
 	plat := newPlatform(t, broker.URL(), true)
 	kiosk.waitCameras("door online", 15*time.Second, func(c map[string]contract.CameraStatus) bool { return c["door"].State == "online" })
@@ -166,18 +144,9 @@ func TestSystemPressClipFetchUpload(t *testing.T) {
 	if ready.Incident != reg.Incident || clip.Camera != "door" || clipData(t, rec[0]).Live == "" {
 		t.Errorf("clip.ready %+v of %s; recording %+v", clip, ready.Incident, clipData(t, rec[0]))
 	}
-	path := fetchClip(t, kiosk, state, clip.ID)
-	if sum := fileSHA(t, path); sum != clip.SHA256 {
-		t.Errorf("fetched clip sha256 %s, event says %s", sum, clip.SHA256)
-	}
-	checkProbe(t, path, 2+3) // pre-roll + cap: never taken in hand
-	for _, token := range []string{"", "1.AAAA", clipToken(t, state, clip.ID, time.Now().Add(-time.Second))} {
-		resp, err := http.Get(kiosk.http + "/api/clips/" + clip.ID + "?token=" + token)
-		if err != nil || resp.StatusCode != http.StatusForbidden {
-			t.Errorf("token %q: %v %v, want 403", token, resp.Status, err)
-		}
-		resp.Body.Close()
-	}
+	checkClipServer(t, kiosk, state, fetchAddr, clip)
+	checkProbe(t, fetchClip(t, clip.Fetch), 2+3) // pre-roll + cap: never taken in hand
+	checkClipLink(t, plat, reg.Incident, clip)
 
 	store := &putStore{}
 	srv := httptest.NewServer(store)

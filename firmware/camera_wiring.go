@@ -3,8 +3,6 @@ package firmware
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"os"
 
 	"kioskd/cloudlink/contract"
 	"kioskd/firmware/config"
@@ -22,11 +20,7 @@ func (d *Daemon) startCameras(j *journal.Journal, ctrl *kiosk.Controller) (*came
 	}
 	cs := newCameraSet(d.cfg, j, ctrl, tok, nil, d.log)
 	cs.live = newLiveRelay(cs, d.cfg.Kiosk.StateDir, d.cfg.Relay.RelayListen(), d.log)
-	if host, port, err := net.SplitHostPort(cs.relay); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
-		if name, err := os.Hostname(); err == nil {
-			cs.relay = net.JoinHostPort(name, port)
-		}
-	}
+	cs.relay, cs.fetch = advertised(cs.relay), fetchBase(d.cfg.Clips, advertised(d.cfg.Clips.FetchAddress))
 	ctrl.OnCommit(cs.onCommit)
 	d.cams = cs
 	return cs, nil

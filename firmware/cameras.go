@@ -80,6 +80,7 @@ type cameraSet struct {
 	ctrl    *kiosk.Controller
 	tokens  *tokens
 	relay   string // host:port of live-view references
+	fetch   string // scheme://host:port of clip fetch URLs; "" without a clip server (clip_fetch.go)
 	notify  func() // tells the cloud link the camera report changed
 	log     *slog.Logger
 
@@ -101,6 +102,7 @@ func newCameraSet(cfg *config.Config, j *journal.Journal, ctrl *kiosk.Controller
 	command func(config.Camera) childCommand, log *slog.Logger) *cameraSet {
 	cs := &cameraSet{
 		clips: cfg.Clips, journal: j, ctrl: ctrl, tokens: tok, relay: cfg.Relay.Address,
+		fetch:  fetchBase(cfg.Clips, cfg.Clips.FetchAddress),
 		notify: func() {}, log: log.With("part", "cameras"),
 		news: make(chan procNews, 256), presses: make(chan press, 64), done: make(chan struct{}),
 		active: map[string]*activeClip{}, views: map[string]*cameraView{},

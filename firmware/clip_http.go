@@ -9,12 +9,19 @@ import (
 	"kioskd/kiosk/journal"
 )
 
-// cameraRoutes adds the camera and clip routes:
+// cameraRoutes adds the camera route of the kiosk's own listener:
 //
 //	GET /api/cameras               every camera's health, as its child reports it, and its process
-//	GET /api/clips/{id}?token=T    a finished clip's MP4 (Range requests served), with a token
 func (cs *cameraSet) cameraRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/cameras", cs.serveCameras)
+}
+
+// clipRoutes adds the clip route, served to the platform by the clip
+// server (clip_fetch.go) and to the guard console in-process, never on the
+// listener of the citizen screen:
+//
+//	GET /api/clips/{id}?token=T    a finished clip's MP4 (Range requests served), with a token
+func (cs *cameraSet) clipRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/clips/{id}", cs.serveClip)
 }
 

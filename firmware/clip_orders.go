@@ -122,7 +122,7 @@ func (cs *cameraSet) finishClip(ctx context.Context, a *activeClip, r devices.Cl
 		ev = kiosk.EvClipFailed
 		cs.log.Warn("clip failed", "clip", c.ID, "camera", a.clip.Camera, "incident", a.clip.Incident, "err", stored.Error)
 	}
-	ref := clipRef(stored)
+	ref := cs.endRef(stored)
 	ref.BeforePress, ref.Cut, ref.Live = r.KeyframeBeforePressMs, r.Cut, a.live
 	cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: a.clip.Incident, Clip: ref})
 }
@@ -142,6 +142,16 @@ func checkClipFile(path string, bytes int64) error {
 func clipRef(c journal.Clip) kiosk.Clip {
 	return kiosk.Clip{ID: c.ID, Camera: c.Camera, State: c.State, Start: c.Start, End: c.End,
 		Duration: c.DurationMs, Bytes: c.Bytes, SHA256: c.SHA256, Error: c.Error}
+}
+
+// endRef is a clip as its clip.ready or clip.failed event carries it: a
+// ready one with its fetch URL, when there is a clip server.
+func (cs *cameraSet) endRef(c journal.Clip) kiosk.Clip {
+	ref := clipRef(c)
+	if c.State == journal.ClipReady {
+		ref.Fetch, _ = cs.fetchLink(c.ID)
+	}
+	return ref
 }
 
 // failCameraClips fails every clip in progress on one camera.
@@ -217,6 +227,6 @@ func (cs *cameraSet) recoverClips(ctx context.Context) {
 			continue
 		}
 		ev := map[string]string{journal.ClipReady: kiosk.EvClipReady, journal.ClipFailed: kiosk.EvClipFailed}[stored.State]
-		cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: c.Incident, Clip: clipRef(stored)})
+		cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: c.Incident, Clip: cs.endRef(stored)})
 	}
 }

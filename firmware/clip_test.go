@@ -86,6 +86,7 @@ func TestClipFetchToken(t *testing.T) {
 	_, clip := r.readyClip()
 	mux := http.NewServeMux()
 	r.cs.cameraRoutes(mux)
+	r.cs.clipRoutes(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	expired := &tokens{secret: r.cs.tokens.secret, ttl: -time.Second}
@@ -308,9 +309,11 @@ func TestLowDisk(t *testing.T) {
 }
 
 // TestRecoverClips: clips a previous run left recording are settled at
-// start: ready if their file was finished, failed if not.
+// start: ready if their file was finished (with a fetch URL), failed if not.
 func TestRecoverClips(t *testing.T) {
-	r := newCamRig(t, map[string]string{})
+	r := newCamRig(t, map[string]string{}, func(c *config.Config) {
+		c.Clips.FetchListen, c.Clips.FetchAddress = "10.8.0.20:8082", "10.8.0.20:8082"
+	})
 	for _, id := range []string{"clip-done", "clip-lost"} {
 		if err := r.j.AddClip(journal.Clip{ID: id, Incident: "inc-1", Camera: "door", File: id + ".mp4", Ordered: time.Now()}); err != nil {
 			t.Fatal(err)
@@ -331,5 +334,11 @@ func TestRecoverClips(t *testing.T) {
 	}
 	if got := len(r.events(kiosk.EvClipReady, kiosk.EvClipFailed)); got != 2 {
 		t.Errorf("%d clip events, want 2", got)
+	}
+	for _, ev := range r.events(kiosk.EvClipReady, kiosk.EvClipFailed) {
+		c := clipOf(t, ev)
+		if want := ev.Type == kiosk.EvClipReady; strings.HasPrefix(c.Fetch, "http://10.8.0.20:8082/api/clips/clip-done?token=") != want {
+			t.Errorf("%s fetch %q, want one: %v", ev.Type, c.Fetch, want)
+		}
 	}
 }

@@ -69,8 +69,15 @@ func writeNewFile(path string, data []byte) error {
 
 // Mint returns a token for kind and name, valid for the configured ttl.
 func (t *tokens) Mint(kind, name string) string {
-	exp := strconv.FormatInt(time.Now().Add(t.ttl).Unix(), 10)
-	return exp + "." + t.mac(kind, name, exp)
+	token, _ := t.MintExpiring(kind, name)
+	return token
+}
+
+// MintExpiring is Mint, also returning when the token expires.
+func (t *tokens) MintExpiring(kind, name string) (string, time.Time) {
+	exp := time.Now().Add(t.ttl).Unix()
+	e := strconv.FormatInt(exp, 10)
+	return e + "." + t.mac(kind, name, e), time.Unix(exp, 0).UTC()
 }
 
 func (t *tokens) mac(kind, name, exp string) string {
@@ -101,5 +108,10 @@ func (cs *cameraSet) liveRef(camera string) string {
 
 // ClipPath is the download path of a clip with a fresh token.
 func (cs *cameraSet) ClipPath(id string) string {
-	return "/api/clips/" + url.PathEscape(id) + "?token=" + cs.tokens.Mint("clip", id)
+	return clipRoute(id, cs.tokens.Mint("clip", id))
+}
+
+// clipRoute is the path of a clip on the clip routes (clip_http.go).
+func clipRoute(id, token string) string {
+	return "/api/clips/" + url.PathEscape(id) + "?token=" + token
 }

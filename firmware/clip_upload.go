@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -72,15 +71,8 @@ func (u *uploader) Accept(raw json.RawMessage) *contract.ReplyError {
 	if p, err := url.Parse(a.URL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "url must be an http or https URL"}
 	}
-	c, f, err := u.cs.openClip(a.Clip)
-	if err == nil {
-		f.Close()
-	}
-	switch {
-	case errors.Is(err, journal.ErrNoClip) && c.State == journal.ClipRecording:
-		return &contract.ReplyError{Code: contract.ErrRejected, Message: "clip still recording; ask again after clip.ready"}
-	case err != nil || c.Incident != a.Incident:
-		return &contract.ReplyError{Code: contract.ErrNotFound, Message: "no such clip of this incident on the kiosk"}
+	if _, rerr := u.cs.finishedClip(a.Incident, a.Clip); rerr != nil {
+		return rerr
 	}
 	select {
 	case u.jobs <- uploadJob{incident: a.Incident, clip: a.Clip, url: a.URL}:

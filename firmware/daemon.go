@@ -180,6 +180,7 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 	g.Go(func() error { d.runLive(ctx, link); return nil })
 	g.Go(func() error { return br.upkeep.Run(ctx, link, br.alarmPath) })
 	g.Go(func() error { return d.runGuard(ctx, br, link) }) // the guard console; see guard.go
+	g.Go(func() error { return d.runClipServer(ctx) })      // clips for the platform; see clip_fetch.go
 	for _, in := range d.devices.Inputs {
 		g.Go(func() error { d.runInput(ctx, in, events); return nil })
 	}

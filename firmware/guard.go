@@ -17,14 +17,22 @@ import (
 // until ctx is done; without guard.listen it does nothing. A listener that
 // cannot be opened stops kioskd, as the kiosk's own does.
 func (d *Daemon) runGuard(ctx context.Context, br *bridge, link *cloudlink.Link) error {
-	gc := d.cfg.Guard
-	if gc.Listen == "" {
+	if d.cfg.Guard.Listen == "" {
 		return nil
 	}
-	g, err := d.guardConsole(br, link)
-	if err != nil {
-		return err
-	}
+	return d.keepServing(ctx, "guard", func(ctx context.Context, listening func()) error {
+		g, err := d.guardConsole(br, link)
+		if err != nil {
+			return err
+		}
+		return d.serveGuard(ctx, g, listening)
+	})
+}
+
+// serveGuard listens on guard.listen (TLS when configured) and serves the
+// console until ctx is done.
+func (d *Daemon) serveGuard(ctx context.Context, g *screen.Guard, listening func()) error {
+	gc := d.cfg.Guard
 	ln, err := net.Listen("tcp", gc.Listen)
 	if err != nil {
 		return fmt.Errorf("guard.listen %s: %w", gc.Listen, err)
@@ -39,6 +47,7 @@ func (d *Daemon) runGuard(ctx context.Context, br *bridge, link *cloudlink.Link)
 	} else if host, _, _ := net.SplitHostPort(gc.Listen); !isLoopback(host) {
 		d.log.Warn("guard console over plain HTTP: passwords and sessions cross the network unencrypted; keep it on the post's own LAN, or set guard.tls_cert_file and tls_key_file", "listen", gc.Listen)
 	}
+	listening()
 	d.log.Info("guard console listening", "addr", ln.Addr().String(), "tls", gc.TLS(), "guards", len(gc.Users))
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return serve(ctx, srv, ln)
@@ -65,7 +74,7 @@ func (d *Daemon) guardConsole(br *bridge, link *cloudlink.Link) (*screen.Guard, 
 	}
 	if cs := d.cams; cs != nil && len(cs.cams) > 0 {
 		clips := http.NewServeMux()
-		cs.cameraRoutes(clips)
+		cs.clipRoutes(clips)
 		g.CameraHealth, g.Clips, g.ClipPath = cs.guardHealth, clips, cs.ClipPath
 		g.LiveVideo = cs.serveLiveMP4 // see relay_http.go
 	}

@@ -101,7 +101,7 @@ func startRelayKiosk(t *testing.T) (k *kioskProc, cam *camsim.Camera, plat *plat
 	cams := startFakeCams(t, "door")
 	state = t.TempDir()
 	addr = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
-	cfg, httpAddr := simConfig(t, state, broker.URL(), withCameras(cams), withRelay(addr))
+	cfg, httpAddr := simConfig(t, state, broker.URL(), withCameras(cams), withRelay(addr), withClipServer(freeAddr(t)))
 	k = startKiosk(t, cfg, httpAddr)
 	plat = newPlatform(t, broker.URL(), true)
 	k.waitCameras("door online", 15*time.Second, func(c map[string]contract.CameraStatus) bool { return c["door"].State == "online" })
@@ -171,7 +171,7 @@ func TestSystemRelayOneSessionManyViewers(t *testing.T) {
 
 func TestSystemRelaySlowViewerDropped(t *testing.T) {
 	camsim.RequireFFmpeg(t)
-	k, cam, plat, state, addr, live := startRelayKiosk(t)
+	k, cam, plat, _, addr, live := startRelayKiosk(t)
 	good := []*relaytest.Viewer{relaytest.Watch(t, live, nil), relaytest.Watch(t, live, nil)}
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -201,7 +201,7 @@ func TestSystemRelaySlowViewerDropped(t *testing.T) {
 		t.Fatalf("clip failed: %+v", clipData(t, failed[0]))
 	}
 	clip := clipData(t, ofType(got, "clip.ready")[0])
-	checkProbe(t, fetchClip(t, k, state, clip.ID), 2+3)
+	checkProbe(t, fetchClip(t, clip.Fetch), 2+3)
 	if got := cam.Played(); got != 1 {
 		t.Errorf("the camera played %d sessions, want 1", got)
 	}

@@ -42,6 +42,7 @@ type Clip struct {
 	Cut         string `json:"cut,omitempty"`   // why it ended before its planned end
 	Error       string `json:"error,omitempty"` // why it failed
 	Live        string `json:"live,omitempty"`  // the camera's live-view reference, with an expiring token
+	Fetch       string `json:"fetch,omitempty"` // clip.ready: where the platform GETs the MP4, with an expiring token
 }
 
 // ClipEvent journals news of an incident's clip: Event is one of the clip.*

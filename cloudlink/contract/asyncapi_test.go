@@ -34,6 +34,8 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[CameraReport]():    "CameraReport",
 	reflect.TypeFor[Clip]():            "Clip",
 	reflect.TypeFor[UploadClipArgs]():  "UploadClipArgs",
+	reflect.TypeFor[ClipLinkArgs]():    "ClipLinkArgs",
+	reflect.TypeFor[ClipLink]():        "ClipLink",
 	reflect.TypeFor[SelfTest]():        "SelfTest",
 	reflect.TypeFor[SelfTestCheck]():   "SelfTestCheck",
 	reflect.TypeFor[SelfTestArgs]():    "SelfTestArgs",

@@ -19,6 +19,26 @@ type UploadClipArgs struct {
 	URL      string `json:"url"`
 }
 
+// CmdClipLink asks the kiosk for a fresh fetch URL of a clip.
+const CmdClipLink = "clip_link" // ClipLinkArgs
+
+// ClipLinkArgs: a fresh fetch URL of clip Clip of incident Incident. The
+// reply's result is a ClipLink.
+type ClipLinkArgs struct {
+	Incident string `json:"incident"`
+	Clip     string `json:"clip"`
+}
+
+// ClipLink is the result of clip_link: GET Fetch (Range requests served)
+// before Expires for the clip's MP4.
+type ClipLink struct {
+	Clip    string    `json:"clip"`
+	Fetch   string    `json:"fetch"`   // http(s)://HOST:PORT/api/clips/ID?token=...
+	Expires time.Time `json:"expires"` // the token's end, kiosk time
+	SHA256  string    `json:"sha256"`  // hex, of the MP4 file
+	Bytes   int64     `json:"bytes"`
+}
+
 // Cameras: kiosk → platform, retained, QoS 1. Every camera's status,
 // republished when a camera's state changes and on every (re)connect.
 func (t Topics) Cameras() string { return t.root + "cameras" }
@@ -48,4 +68,5 @@ type Clip struct {
 	Cut         string    `json:"cut,omitempty"`   // why it ended before its planned end
 	Error       string    `json:"error,omitempty"` // why it failed
 	Live        string    `json:"live,omitempty"`  // rtsp://HOST:8554/CAMERA?token=..., expiring
+	Fetch       string    `json:"fetch,omitempty"` // clip.ready: http(s)://HOST:PORT/api/clips/ID?token=..., expiring
 }

@@ -1,6 +1,9 @@
 package contract
 
-import "time"
+import (
+	"testing"
+	"time"
+)
 
 // The camera part of the examples' story: camera "door" films the police
 // call; "counter" has lost its video.
@@ -40,10 +43,12 @@ func clipSteps() []eventStep {
 	recording := exClip("recording")
 	recording.Live = "rtsp://192.168.1.20:8554/door?token=1741948013.q3ZbX0m1cT9wK2aL5eR8uA"
 	uploaded := exClip("uploaded")
+	ready := exClip("ready")
+	ready.Fetch = "https://10.8.0.20:8082/api/clips/" + exClipID + "?token=1741948045.Xk2Lq9vR4mT0aP7sW1eY3g"
 	const url = "https://oss.example.cn/clips/post-0571-01/" + exClipID + ".mp4"
 	return []eventStep{
 		{typ: "clip.recording", sec: 0, incident: exIncID, data: map[string]any{"clip": recording}},
-		{typ: "clip.ready", sec: 32, incident: exIncID, data: map[string]any{"clip": exClip("ready")}},
+		{typ: "clip.ready", sec: 32, incident: exIncID, data: map[string]any{"clip": ready}},
 		{typ: "clip.failed", sec: 2, incident: exIncID, data: map[string]any{"clip": Clip{ID: "clip-70d1c4e95a2b8f36",
 			Camera: "counter", State: "failed", Error: "camera process ended: signal: killed"}}},
 		{typ: "clip.upload_progress", sec: 405, incident: exIncID, data: map[string]any{"clip": exClip("acked"), "bytes_sent": 9_437_184, "bytes_total": 21_337_812}},
@@ -52,4 +57,14 @@ func clipSteps() []eventStep {
 			"reason": "object store answered 403 Forbidden", "attempts": 1}},
 		{typ: "camera.state", sec: 100, data: map[string]any{"camera": "counter", "state": "no_video", "problem": "connected, no frame for 3s"}},
 	}
+}
+
+// exClipLinkCmd asks, an hour after the press, for the door clip again.
+const exClipLinkCmd = "c-20250314-0010"
+
+func exClipLinkReply(t *testing.T) Reply {
+	c := exClip("ready")
+	link := ClipLink{Clip: exClipID, Fetch: "https://10.8.0.20:8082/api/clips/" + exClipID + "?token=1741951613.b7Rf0Qz3Vn8Kc1Tx5Ma9Lw",
+		Expires: at(7200), SHA256: c.SHA256, Bytes: c.Bytes}
+	return Reply{V: SchemaVersion, Command: exClipLinkCmd, Kiosk: exKiosk, OK: true, Result: mustJSON(t, link)}
 }

@@ -189,6 +189,9 @@ type Reply struct {
 	Kiosk   string      `json:"kiosk"`
 	OK      bool        `json:"ok"`
 	Error   *ReplyError `json:"error,omitempty"`
+	// Result is what a command that asks for something returns, when ok:
+	// clip_link's ClipLink. Other commands have none.
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 type ReplyError struct {

@@ -54,7 +54,7 @@ var EventTypes = []EventType{
 		Data: []string{"code", "message", "command", "name", "counter", "addressed_to"}},
 	{Name: "clip.recording", Doc: "a camera covering the incident started its clip, from the pre-roll before the press; data.clip carries the camera's live-view reference. Clip events name their incident but carry the clip, not the incident's snapshot",
 		Data: []string{"clip"}},
-	{Name: "clip.ready", Doc: "the incident's clip is finished and indexed: start, end, duration, size and sha256 of the MP4",
+	{Name: "clip.ready", Doc: "the incident's clip is finished and indexed: start, end, duration, size and sha256 of the MP4, and its fetch URL when the kiosk runs a clip server",
 		Data: []string{"clip"}},
 	{Name: "clip.failed", Doc: "the incident's clip could not be made (camera or its process lost, low disk, ...); data.clip.error says why",
 		Data: []string{"clip"}},

@@ -79,6 +79,7 @@ func exCommands(t *testing.T) []Command {
 		cmd(5000, "c-20250314-0004", CmdClose, CloseArgs{Incident: exIncID, By: "王警官", Outcome: "已电话回访，纠纷已调解"}),
 		cmd(400, "c-20250314-0005", CmdUploadClip, UploadClipArgs{Incident: exIncID, Clip: exClipID,
 			URL: "https://oss.example.cn/clips/post-0571-01/" + exClipID + ".mp4?Expires=1741948013&Signature=c2lnbmF0dXJl"}),
+		cmd(3600, exClipLinkCmd, CmdClipLink, ClipLinkArgs{Incident: exIncID, Clip: exClipID}),
 		cmd(7390, "c-20250314-0006", CmdSelfTest, SelfTestArgs{Reason: "after replacing the police button"}),
 		cmd(7990, exUpdateCmd, CmdUpdate, exUpdateArgs()),
 	}
@@ -118,6 +119,7 @@ func replyExamples(t *testing.T) []example {
 	return []example{
 		{Name: "ok", Summary: "The accept is journaled.", Payload: mustJSON(t, ok)},
 		{Name: "rejected", Summary: "The escalate came after the caller cancelled.", Payload: mustJSON(t, refused)},
+		{Name: "clip_link", Summary: "A fresh fetch URL of the door camera's clip, valid for an hour.", Payload: mustJSON(t, exClipLinkReply(t))},
 	}
 }
 

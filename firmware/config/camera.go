@@ -28,7 +28,15 @@ type Clips struct {
 	Quota    Size     `toml:"quota"`     // all clips together, at most
 	LowDisk  Size     `toml:"low_disk"`  // free space under this raises a fault
 	TokenTTL Duration `toml:"token_ttl"` // how long a clip or live-view link stays valid
+	// The clip server the platform fetches clips from (firmware/clip_fetch.go).
+	FetchListen      string `toml:"fetch_listen"`        // host:port; empty: no clip server
+	FetchAddress     string `toml:"fetch_address"`       // host:port put in fetch URLs; default fetch_listen
+	FetchTLSCertFile string `toml:"fetch_tls_cert_file"` // absolute; with fetch_tls_key_file, serve HTTPS
+	FetchTLSKeyFile  string `toml:"fetch_tls_key_file"`  //
 }
+
+// FetchTLS reports whether the clip server speaks HTTPS.
+func (cl Clips) FetchTLS() bool { return cl.FetchTLSCertFile != "" }
 
 // Relay is the kiosk's RTSP re-serving of its cameras (firmware/relay.go).
 type Relay struct {
@@ -67,6 +75,9 @@ func (c *Config) applyCameraDefaults() {
 	orSize(&c.Clips.Quota, 4<<30)
 	orSize(&c.Clips.LowDisk, 1<<30)
 	orDuration(&c.Clips.TokenTTL, time.Hour)
+	if c.Clips.FetchAddress == "" {
+		c.Clips.FetchAddress = c.Clips.FetchListen
+	}
 	if c.Relay.Listen == nil {
 		c.Relay.Listen = new(string)
 		*c.Relay.Listen = DefaultRelayListen
@@ -154,6 +165,37 @@ func (cl Clips) validate(ps *problems) {
 		ps.add("clips.low_disk", "%s is too small; use at least \"16MiB\" (default \"1GiB\")", cl.LowDisk)
 	}
 	ps.within("clips.token_ttl", cl.TokenTTL, time.Minute, 7*24*time.Hour)
+	cl.validateFetch(ps)
+}
+
+func (cl Clips) validateFetch(ps *problems) {
+	const hint = "write e.g. \"10.8.0.20:8082\" (the post's LAN or VPN address the platform reaches)"
+	if cl.FetchListen != "" && !validHostPort(cl.FetchListen) {
+		ps.add("clips.fetch_listen", "%q is not host:port with a port from 1 to 65535; %s, or \"\" for no clip server", cl.FetchListen, hint)
+	}
+	switch {
+	case cl.FetchListen == "" && cl.FetchAddress != "":
+		ps.add("clips.fetch_address", "is set but fetch_listen is empty: no clip server would answer it; set fetch_listen too")
+	case cl.FetchAddress != "" && !validHostPort(cl.FetchAddress):
+		ps.add("clips.fetch_address", "%q is not host:port with a port from 1 to 65535; %s", cl.FetchAddress, hint)
+	}
+	if (cl.FetchTLSCertFile == "") != (cl.FetchTLSKeyFile == "") {
+		ps.add("clips.fetch_tls_cert_file", "fetch_tls_cert_file and fetch_tls_key_file go together; set both for HTTPS, or neither")
+	} else if cl.FetchTLS() && cl.FetchListen == "" {
+		ps.add("clips.fetch_tls_cert_file", "is set but fetch_listen is empty: there is no clip server to serve HTTPS; set fetch_listen too")
+	}
+	for _, f := range []struct{ key, path string }{{"clips.fetch_tls_cert_file", cl.FetchTLSCertFile}, {"clips.fetch_tls_key_file", cl.FetchTLSKeyFile}} {
+		if f.path != "" && !filepath.IsAbs(f.path) {
+			ps.add(f.key, "%q is not an absolute path; write it from the root, e.g. \"/etc/kioskd/tls/clips.pem\"", f.path)
+		}
+	}
+}
+
+// validHostPort reports whether addr is host:port with a port from 1 to 65535.
+func validHostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(port)
+	return err == nil && perr == nil && n >= 1 && n <= 65535
 }
 
 // SimCamera returns a camera with the defaults filled in, for the simulation

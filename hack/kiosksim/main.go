@@ -37,6 +37,7 @@ func run() error {
 	httpAddr := flag.String("http", "127.0.0.1:8080", "kiosk HTTP address")
 	stationAddr := flag.String("station", "127.0.0.1:8090", "station console address (empty: no station)")
 	guardAddr := flag.String("guard", "127.0.0.1:8081", "guard console address (empty: no console)")
+	clipsAddr := flag.String("clips", "127.0.0.1:8082", "clip server address, where the platform fetches clips (empty: none)")
 	cameras := flag.Int("cameras", 2, "simulated RTSP cameras on 127.0.0.1 (0: none)")
 	cameraControl := flag.String("camera-control", "127.0.0.1:8556", "where the simulated cameras' modes are switched (empty: nowhere)")
 	stateDir := flag.String("state", filepath.Join(os.TempDir(), "kiosksim"), "state directory (the journal lives here)")
@@ -48,6 +49,7 @@ func run() error {
 
 	cfg := config.Sim(*stateDir)
 	cfg.HTTP.Listen = *httpAddr
+	cfg.Clips.FetchListen, cfg.Clips.FetchAddress = *clipsAddr, *clipsAddr
 	cfg.MQTT.Broker = *mqttURL
 	if *mqttURL == "" {
 		broker, err := startBroker(*brokerAddr, log.With("part", "broker"))
