@@ -146,6 +146,12 @@ func (s *Store) Commands() ([]Sent, error) {
 // the broker did not take is recorded with its SendError and returned with
 // an error.
 func (c *Console) Send(kiosk, name string, args any) (Sent, error) {
+	return c.sendAs(newCommandID(), kiosk, name, args)
+}
+
+// sendAs is Send with the command's id chosen by the caller, who can then
+// file events naming it before Send returns.
+func (c *Console) sendAs(id, kiosk, name string, args any) (Sent, error) {
 	topics, err := c.root.topics(kiosk)
 	if err != nil {
 		return Sent{}, fmt.Errorf("send %s: %w", name, err)
@@ -155,7 +161,7 @@ func (c *Console) Send(kiosk, name string, args any) (Sent, error) {
 		return Sent{}, fmt.Errorf("send %s: %w", name, err)
 	}
 	now := time.Now()
-	cmd := contract.Command{V: contract.SchemaVersion, ID: newCommandID(), Kiosk: kiosk, Name: name, Args: rawArgs}
+	cmd := contract.Command{V: contract.SchemaVersion, ID: id, Kiosk: kiosk, Name: name, Args: rawArgs}
 	if c.cfg.CommandTTL > 0 {
 		cmd.Expires = now.Add(c.cfg.CommandTTL).UTC()
 	}

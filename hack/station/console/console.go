@@ -14,6 +14,7 @@
 //	gaps.go      seq gaps, reported once they outlast a grace period
 //	commands.go  signed commands with a rising counter, and their replies
 //	fleet.go     status, heartbeat, state and cameras: the last word of each kiosk
+//	rollout.go   self-tests and updates sent to many kiosks, in waves, followed by their events
 //
 // Several instances in one group share the events, each storing its share
 // in its own file; a real platform would give its workers one database, so
@@ -73,6 +74,9 @@ type Console struct {
 	counts   counts
 	version  uint64
 	change   chan struct{} // closed and replaced on every change
+
+	rollouts    map[string]*Rollout // fleet operations (rollout.go), guarded by mu
+	rolloutPoke chan struct{}       // wakes runRollouts
 }
 
 type counts struct {
@@ -152,7 +156,7 @@ func (c *Console) load() error {
 	for i := range sent {
 		c.commands[sent[i].ID] = &sent[i]
 	}
-	return nil
+	return c.loadRollouts()
 }
 
 // Store is the station's store, for tests and audits.
@@ -172,6 +176,7 @@ func (c *Console) Run(ctx context.Context) error {
 	defer pub.Disconnect(250)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { c.storeLoop(ctx); return nil })
+	g.Go(func() error { c.runRollouts(ctx); return nil })
 	sub, err := c.connect(ctx, "sub", c.subscribeAll)
 	if err != nil {
 		cancelErr := ignoreCancel(ctx, err)

@@ -107,6 +107,7 @@ func (c *Console) record(batch []Received, stored []Stored) {
 		c.gaps.Add(r.Kiosk, stored[i].Gen, r.Event.Seq, now)
 		c.recent = append(c.recent, r)
 		c.kiosk(r.Kiosk).lastEvent = now
+		c.observe(r.Kiosk, r.Event, now)
 	}
 	if n := len(c.recent); n > recentEvents {
 		c.recent = append([]Received(nil), c.recent[n-recentEvents:]...)

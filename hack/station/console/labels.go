@@ -37,15 +37,28 @@ var (
 		"clip.recording":           "录像中 Clip recording", "clip.ready": "录像就绪 Clip ready",
 		"clip.failed": "录像失败 Clip failed", "clip.upload_progress": "上传中 Clip uploading",
 		"clip.uploaded": "录像已上传 Clip uploaded", "clip.upload_failed": "上传失败 Clip upload failed",
-		"camera.state": "摄像头状态 Camera state",
+		"camera.state":     "摄像头状态 Camera state",
+		"self_test.passed": "自检通过 Self-test passed", "self_test.failed": "自检失败 Self-test failed",
+		"update.downloading": "下载中 Downloading", "update.deferred": "推迟 Deferred",
+		"update.verified": "已校验 Verified", "update.installed": "已安装 Installed",
+		"update.committed": "升级完成 Committed", "update.rejected": "拒绝升级 Rejected",
+		"update.rolled_back": "已回滚 Rolled back",
 	}
 	commandLabels = map[string]string{
 		"accept": "接警 Accept", "message": "留言 Message", "escalate": "转派出所 Escalate",
 		"close": "结案 Close", contract.CmdUploadClip: "调取录像 Clip upload",
+		contract.CmdSelfTest: "自检 Self-test", contract.CmdUpdate: "升级 Update",
 	}
 	outcomeLabels = map[string]string{
 		"ok": "成功 ok", "pending": "等待回复 pending", "no_reply": "无回复 no reply",
 		"send_failed": "发送失败 send failed",
+		// a rollout's kiosk (rollout.go)
+		"waiting": "待发 waiting", "sending": "发送中 sending", "sent": "已发送 sent",
+		"skipped": "跳过 skipped", "up_to_date": "已是此版本 up to date", "timeout": "超时 timeout",
+		"downloading": "下载中 downloading", "verified": "已校验 verified", "deferred": "推迟 deferred",
+		"installed": "已安装 installed", "committed": "升级完成 committed", "rejected": "拒绝 rejected",
+		"rolled_back": "已回滚 rolled back", "passed": "自检通过 passed", "failed": "失败 failed",
+		"running": "进行中 running", "halted": "已暂停 halted", "stopped": "已停止 stopped", "done": "完成 done",
 	}
 )
 
@@ -69,6 +82,7 @@ var templateFuncs = template.FuncMap{
 	"bytes":   humanBytes,
 	"join":    strings.Join,
 	"has":     slices.Contains[[]string],
+	"inc":     func(i int) int { return i + 1 },
 }
 
 // age says how long ago t was, e.g. "12 s", "3 min", "2 h".

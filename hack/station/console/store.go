@@ -47,7 +47,7 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("open station store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketSeqs, bucketGens, bucketIncidents, bucketCommands, bucketCounters} {
+		for _, b := range [][]byte{bucketEvents, bucketSeqs, bucketGens, bucketIncidents, bucketCommands, bucketCounters, bucketRollouts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

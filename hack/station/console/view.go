@@ -28,6 +28,7 @@ type View struct {
 	Gaps      []Gap          `json:"gaps"`
 	Recent    []EventView    `json:"recent"`
 	Commands  []CommandView  `json:"commands"` // the latest sent, newest first, open incident or not
+	Rollouts  []RolloutView  `json:"rollouts"` // fleet self-tests and updates, newest first
 }
 
 // KioskView is one kiosk's line.
@@ -104,6 +105,7 @@ func (c *Console) View() View {
 		v.Incidents = append(v.Incidents, c.incidentViews(id, now)...)
 	}
 	v.Commands = c.latestCommands(now)
+	v.Rollouts = c.rolloutViews(now)
 	for i := len(c.recent) - 1; i >= 0; i-- {
 		v.Recent = append(v.Recent, eventView(c.recent[i].Kiosk, c.recent[i].Event))
 	}

@@ -31,6 +31,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /api/stream", c.stream)
 	mux.HandleFunc("POST /api/commands", c.postCommandJSON)
 	mux.HandleFunc("POST /commands", c.postCommandForm)
+	c.registerRollouts(mux)
 	if c.cfg.UploadDir != "" {
 		uploads{dir: c.cfg.UploadDir}.register(mux)
 	}

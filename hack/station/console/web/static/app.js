@@ -121,3 +121,71 @@ form.addEventListener("submit", async (e) => {
     send.disabled = false;
   }
 });
+
+// Fleet upkeep: self-tests and updates as rollouts (POST /api/rollouts).
+const rolloutForm = document.getElementById("rollout-form");
+const rolloutError = document.getElementById("rollout-error");
+function showKind() {
+  const kind = rolloutForm.elements.kind.value;
+  for (const fs of rolloutForm.querySelectorAll("fieldset[data-kind]")) fs.hidden = fs.dataset.kind !== kind;
+}
+for (const r of rolloutForm.elements.kind) r.addEventListener("change", showKind);
+rolloutForm.elements.kiosks.addEventListener("input", () => { rolloutForm.elements.scope.value = "list"; });
+rolloutForm.elements.release_file.addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (file) rolloutForm.elements.release.value = await file.text();
+});
+async function postRollout(url, body) {
+  const res = await fetch(url, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(answer.error || res.status);
+  refresh();
+  return answer;
+}
+function rolloutRequest() {
+  const f = rolloutForm.elements, req = { kind: f.kind.value, by: operator.value.trim() };
+  if (f.scope.value === "all") req.all = true;
+  else req.kiosks = f.kiosks.value.split(/[\s,]+/).filter(Boolean);
+  if (req.kind === "update") {
+    try { req.release = JSON.parse(f.release.value); } catch (err) { throw new Error("发布 JSON 无效 release is not JSON: " + err.message); }
+    req.wave_size = Number(f.wave_size.value) || 0;
+    req.allow_downgrade = f.allow_downgrade.checked;
+  } else {
+    req.reason = f.reason.value.trim();
+  }
+  return req;
+}
+rolloutForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  rolloutError.textContent = "";
+  const start = document.getElementById("rollout-start");
+  start.disabled = true;
+  try {
+    await postRollout("/api/rollouts", rolloutRequest());
+    document.getElementById("rollouts")?.scrollIntoView({ behavior: "smooth" });
+  } catch (err) {
+    rolloutError.textContent = "未开始 Not started: " + err.message;
+  } finally {
+    start.disabled = false;
+  }
+});
+live.addEventListener("click", async (e) => {
+  const test = e.target.closest("button[data-selftest]"), pick = e.target.closest("button[data-pick]");
+  const action = e.target.closest("button[data-rollout-action]");
+  try {
+    if (test) await postRollout("/api/rollouts", { kind: "self_test", kiosks: [test.dataset.selftest], by: operator.value.trim() });
+    if (action) await postRollout("/api/rollouts/" + action.closest("[data-rollout]").dataset.rollout + "/" + action.dataset.rolloutAction);
+  } catch (err) {
+    alert("失败 Failed: " + err.message);
+  }
+  if (pick) {
+    const list = rolloutForm.elements.kiosks, ids = list.value.split(/[\s,]+/).filter(Boolean);
+    if (!ids.includes(pick.dataset.pick)) ids.push(pick.dataset.pick);
+    list.value = ids.join(", ");
+    rolloutForm.elements.scope.value = "list";
+    document.getElementById("ops").open = true;
+  }
+});
