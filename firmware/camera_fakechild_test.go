@@ -12,6 +12,7 @@ import (
 
 	"kioskd/devices"
 	"kioskd/firmware/config"
+	"kioskd/firmware/update"
 )
 
 // A stand-in camera child for the supervisor's tests: this test binary run
@@ -141,7 +142,7 @@ func (f *fakeChild) finishDue(all bool) {
 		if err := os.WriteFile(c.order.Path, body, 0o640); err != nil {
 			r.State, r.Error = devices.ClipFailed, err.Error()
 		} else {
-			r.SHA256, r.Bytes, _ = hashFile(c.order.Path)
+			r.SHA256, r.Bytes, _ = update.FileSHA256(c.order.Path)
 		}
 		f.enc.Encode(r)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kioskd/devices"
+	"kioskd/firmware/update"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
@@ -216,7 +217,7 @@ func (cs *cameraSet) recoverClips(ctx context.Context) {
 			continue
 		}
 		done := journal.Clip{ID: c.ID, State: journal.ClipFailed, Error: "kioskd stopped while it was recording"}
-		if sum, n, err := hashFile(cs.clipPath(c.File)); err == nil {
+		if sum, n, err := update.FileSHA256(cs.clipPath(c.File)); err == nil {
 			done = journal.Clip{ID: c.ID, State: journal.ClipReady, Bytes: n, SHA256: sum}
 		} else if !errors.Is(err, os.ErrNotExist) {
 			done.Error = err.Error()

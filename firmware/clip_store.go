@@ -2,11 +2,8 @@ package firmware
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -113,21 +110,6 @@ func (cs *cameraSet) sweepOrphans() {
 		os.Remove(cs.clipPath(e.Name()))
 		cs.log.Info("retention deleted a file no clip owns", "file", e.Name())
 	}
-}
-
-// hashFile returns the hex SHA-256 and the size of the file at path.
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // openClip opens the file of a finished clip, for download or upload.

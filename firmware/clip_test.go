@@ -17,6 +17,7 @@ import (
 
 	"kioskd/cloudlink/contract"
 	"kioskd/firmware/config"
+	"kioskd/firmware/update"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
@@ -56,7 +57,7 @@ func TestPressRecordsClip(t *testing.T) {
 	if err != nil || stored.Incident != inc || stored.State != journal.ClipReady || stored.SHA256 != clip.SHA256 {
 		t.Fatalf("index: %+v, %v", stored, err)
 	}
-	sum, n, err := hashFile(r.cs.clipPath(stored.File))
+	sum, n, err := update.FileSHA256(r.cs.clipPath(stored.File))
 	if err != nil || sum != clip.SHA256 || n != clip.Bytes {
 		t.Errorf("file: sha256 %s, %d bytes, %v; event says %s, %d", sum, n, err, clip.SHA256, clip.Bytes)
 	}
