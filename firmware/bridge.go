@@ -29,26 +29,29 @@ type bridge struct {
 
 // Pending returns waiting events in seq order.
 func (b *bridge) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
-	return wireEvents(b.journal.Pending(afterSeq, limit))
+	return WireEvents(b.journal.Pending(afterSeq, limit))
 }
 
 // Urgent returns the waiting new alarms, to be sent before any backlog.
 func (b *bridge) Urgent(limit int) ([]contract.Event, error) {
-	return wireEvents(b.journal.Urgent(limit))
+	return WireEvents(b.journal.Urgent(limit))
 }
 
-func wireEvents(events []journal.Event, err error) ([]contract.Event, error) {
+// WireEvents turns journal events into the contract's envelope, passing err
+// through; hack/fleet and the benchmarks ship the journal the same way.
+func WireEvents(events []journal.Event, err error) ([]contract.Event, error) {
 	if err != nil {
 		return nil, err
 	}
 	out := make([]contract.Event, len(events))
 	for i, ev := range events {
-		out[i] = wireEvent(ev)
+		out[i] = WireEvent(ev)
 	}
 	return out, nil
 }
 
-func wireEvent(ev journal.Event) contract.Event {
+// WireEvent is one journal event as the platform receives it.
+func WireEvent(ev journal.Event) contract.Event {
 	return contract.Event{
 		V: contract.SchemaVersion, ID: ev.ID, Kiosk: ev.Kiosk, BootEpoch: ev.BootEpoch,
 		Seq: ev.Seq, Type: ev.Type, Incident: ev.Incident, Time: ev.Time,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware"
 	"kioskd/kiosk/journal"
 )
 
@@ -116,11 +117,11 @@ func newOutbox(j *journal.Journal) *outbox {
 }
 
 func (o *outbox) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
-	return wireEvents(o.j.Pending(afterSeq, limit))
+	return firmware.WireEvents(o.j.Pending(afterSeq, limit))
 }
 
 func (o *outbox) Urgent(limit int) ([]contract.Event, error) {
-	return wireEvents(o.j.Urgent(limit))
+	return firmware.WireEvents(o.j.Urgent(limit))
 }
 
 func (o *outbox) Ack(ids []string) error {
@@ -148,23 +149,4 @@ func (o *outbox) appendAlarm() (string, error) {
 		return "", err
 	}
 	return evs[0].ID, nil
-}
-
-func wireEvents(evs []journal.Event, err error) ([]contract.Event, error) {
-	if err != nil {
-		return nil, err
-	}
-	out := make([]contract.Event, len(evs))
-	for i, ev := range evs {
-		out[i] = wireEvent(ev)
-	}
-	return out, nil
-}
-
-func wireEvent(ev journal.Event) contract.Event {
-	return contract.Event{
-		V: contract.SchemaVersion, ID: ev.ID, Kiosk: ev.Kiosk, BootEpoch: ev.BootEpoch,
-		Seq: ev.Seq, Type: ev.Type, Incident: ev.Incident, Time: ev.Time,
-		ClockSynced: ev.ClockSynced, Data: ev.Data,
-	}
 }

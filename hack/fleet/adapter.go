@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
 
 // linkAdapter is the link's Outbox and Kiosk, as firmware's (unexported)
-// bridge is: the same translation from journal events to wire events, the
-// same ack-then-deliver. It takes no platform commands (the fleet sends
+// bridge is: its journal-to-wire translation (firmware.WireEvents), the same
+// ack-then-deliver. It takes no platform commands (the fleet sends
 // none) and its heartbeat carries the outbox and incident counts only.
 type linkAdapter struct {
 	journal    *journal.Journal
@@ -23,26 +24,11 @@ type linkAdapter struct {
 }
 
 func (a *linkAdapter) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
-	return wireEvents(a.journal.Pending(afterSeq, limit))
+	return firmware.WireEvents(a.journal.Pending(afterSeq, limit))
 }
 
 func (a *linkAdapter) Urgent(limit int) ([]contract.Event, error) {
-	return wireEvents(a.journal.Urgent(limit))
-}
-
-func wireEvents(events []journal.Event, err error) ([]contract.Event, error) {
-	if err != nil {
-		return nil, err
-	}
-	out := make([]contract.Event, len(events))
-	for i, ev := range events {
-		out[i] = contract.Event{
-			V: contract.SchemaVersion, ID: ev.ID, Kiosk: ev.Kiosk, BootEpoch: ev.BootEpoch,
-			Seq: ev.Seq, Type: ev.Type, Incident: ev.Incident, Time: ev.Time,
-			ClockSynced: ev.ClockSynced, Data: ev.Data,
-		}
-	}
-	return out, nil
+	return firmware.WireEvents(a.journal.Urgent(limit))
 }
 
 // Ack removes the events from the outbox, then marks their incidents delivered.
