@@ -7,8 +7,8 @@ import (
 	"kioskd/kiosk"
 )
 
-// The guard console and the clip server listen on the post's LAN. They are
-// conveniences beside the alarm path: an address not up yet at boot, a
+// The guard console, the clip server and the live relay listen on the
+// post's LAN. They are conveniences beside the alarm path: an address not up yet at boot, a
 // port taken or a certificate missing must never stop kioskd (its errgroup
 // would take the alarm path down with it, and systemd would restart it in
 // a loop). keepServing retries such a listener for ever and raises the

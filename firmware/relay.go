@@ -38,10 +38,10 @@ const (
 
 // runRelay is the live relay's goroutine in the daemon's group.
 func (d *Daemon) runRelay(ctx context.Context) error {
-	if d.cams == nil || d.cams.live == nil {
+	if d.cams == nil || d.cams.live == nil || d.cams.live.listen == "" || len(d.cams.cams) == 0 {
 		return nil
 	}
-	return d.cams.live.Run(ctx)
+	return d.keepServing(ctx, "relay", d.cams.live.Serve)
 }
 
 // liveSocket is the unix socket a camera's child serves its relay on.
@@ -67,20 +67,17 @@ func newLiveRelay(cs *cameraSet, stateDir, listen string, log *slog.Logger) *liv
 	return &liveRelay{cs: cs, stateDir: stateDir, listen: listen, log: log.With("part", "relay")}
 }
 
-// Run serves the relay until ctx is done. Without a listen address, or
-// without cameras, it does nothing. A listener that cannot be opened is
-// logged and reported in /api/cameras; it never stops kioskd (the alarm
-// path does not depend on live video).
-func (lr *liveRelay) Run(ctx context.Context) error {
-	if lr.listen == "" || len(lr.cs.cams) == 0 {
-		return nil
-	}
+// Serve serves the relay until ctx is done. A listener that cannot be
+// opened is reported in /api/cameras and returned; keepServing retries it
+// and raises listener:relay, and it never stops kioskd (the alarm path
+// does not depend on live video).
+func (lr *liveRelay) Serve(ctx context.Context, listening func()) error {
 	ln, err := net.Listen("tcp", lr.listen)
 	if err != nil {
 		lr.setState("", fmt.Sprintf("relay.listen %s: %v", lr.listen, err))
-		lr.log.Error("live relay not listening; live views will not play", "err", err)
-		return nil
+		return fmt.Errorf("relay.listen %s: %w", lr.listen, err)
 	}
+	listening()
 	lr.setState(ln.Addr().String(), "")
 	lr.log.Info("live relay listening", "addr", ln.Addr().String())
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
