@@ -25,10 +25,7 @@ func (s *session) onAck(_ mqtt.Client, m mqtt.Message) {
 		s.l.log.Warn("cloudlink: ignoring malformed ack", "err", err)
 		return
 	}
-	select {
-	case s.acks <- ids:
-	case <-s.done:
-	}
+	s.handAcks(ids) // never waits: see inbox.go
 }
 
 // decodeAck returns the event ids of an ack payload.

@@ -6,18 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"kioskd/cloudlink/contract"
 )
-
-// onCommand is paho's handler for the command topic: hand the payload over.
-func (s *session) onCommand(_ mqtt.Client, m mqtt.Message) {
-	select {
-	case s.cmds <- m.Payload():
-	case <-s.done:
-	}
-}
 
 // runCommands applies commands one at a time until the session ends. It runs
 // on its own goroutine so that a slow journal write delays neither paho nor

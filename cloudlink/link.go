@@ -155,6 +155,10 @@ type Status struct {
 	LastError  string    `json:"last_error"` // why the last session or connect attempt ended
 	InFlight   int       `json:"in_flight"`  // events sent and not yet acked
 	Resent     uint64    `json:"resent"`     // events sent again after AckTimeout without an ack, ever
+	// CommandsBusy counts commands answered busy (queue full), ever;
+	// InboundDropped the commands and acks dropped when even that was full.
+	CommandsBusy   uint64 `json:"commands_busy"`
+	InboundDropped uint64 `json:"inbound_dropped"`
 }
 
 // Link is the kiosk's connection to the platform. Build it with New and run it
@@ -166,6 +170,8 @@ type Link struct {
 	log    *slog.Logger
 	notify chan struct{}
 	acks   atomic.Uint64 // platform acks received, ever: a session that got one was healthy
+	busy   atomic.Uint64 // commands answered busy, ever
+	drops  dropCount     // incoming messages dropped for full queues; see inbox.go
 
 	mu        sync.Mutex
 	status    Status
@@ -199,8 +205,10 @@ func (l *Link) Notify() {
 // Status returns a snapshot of the link.
 func (l *Link) Status() Status {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.status
+	st := l.status
+	l.mu.Unlock()
+	st.CommandsBusy, st.InboundDropped = l.busy.Load(), l.drops.count()
+	return st
 }
 
 // Run connects and keeps reconnecting, with backoff, until ctx is done; then it

@@ -16,7 +16,7 @@ import (
 
 // session is one MQTT connection, from CONNECT to its end. Its goroutine (the
 // one running Link.session) owns the in-flight set; paho's handlers only
-// decode and hand over through channels, the recorder goroutine writes acks
+// decode and hand over through channels (inbox.go), the recorder goroutine writes acks
 // to the outbox and the watchdog drops a connection gone quiet.
 type session struct {
 	l      *Link
@@ -26,7 +26,8 @@ type session struct {
 
 	failed  chan error     // the first fault reported from another goroutine
 	acks    chan []string  // event ids acked by the platform
-	cmds    chan []byte    // raw command payloads
+	cmds    chan []byte    // raw command payloads, in arrival order
+	busy    chan []byte    // commands that found cmds full, to answer busy
 	record  chan []string  // acked ids for the recorder; capacity 1
 	results chan ackResult // what the recorder did
 	done    chan struct{}  // closed when the session ends
@@ -47,8 +48,9 @@ func newSession(l *Link, tlsConfig *tls.Config) *session {
 		cfg:       l.cfg,
 		dial:      &dialer{timeout: l.cfg.OpTimeout},
 		failed:    make(chan error, 1),
-		acks:      make(chan []string, 64),
-		cmds:      make(chan []byte, 64),
+		acks:      make(chan []string, ackQueue),
+		cmds:      make(chan []byte, commandQueue),
+		busy:      make(chan []byte, busyQueue),
 		record:    make(chan []string, 1),
 		results:   make(chan ackResult),
 		done:      make(chan struct{}),
@@ -73,7 +75,11 @@ func (s *session) options() *mqtt.ClientOptions {
 		SetAutoReconnect(false).         // Run reconnects, with jitter
 		SetConnectRetry(false).
 		SetResumeSubs(false).
-		SetOrderMatters(false). // handlers must not block the network loop
+		// In order, so that commands are applied as they arrive; the
+		// handlers never wait (see inbox.go). With false, paho runs each
+		// handler in a goroutine of its own and two commands that arrive
+		// together can be handed over in either order.
+		SetOrderMatters(true).
 		SetKeepAlive(c.KeepAlive).
 		SetPingTimeout(c.KeepAlive/2). // a ping unanswered for KeepAlive/2 ends the connection
 		SetConnectTimeout(c.OpTimeout).
@@ -102,7 +108,7 @@ func (l *Link) session(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	for _, run := range []func(){func() { s.runCommands(ctx) }, s.watchdog, s.runRecorder} {
+	for _, run := range []func(){func() { s.runCommands(ctx) }, s.runBusy, s.watchdog, s.runRecorder} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

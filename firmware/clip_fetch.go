@@ -134,9 +134,9 @@ func (cs *cameraSet) clipLink(raw json.RawMessage) (json.RawMessage, *contract.R
 	return b, nil
 }
 
-// Answer is Command with a result for the reply (cloudlink's Answerer):
-// clip_link's fresh URL.
-func (b *bridge) Answer(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
+// dispatch is Command with a result for the reply: clip_link's fresh URL.
+// Answer (replies.go) calls it for every command the link hands over.
+func (b *bridge) dispatch(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
 	if cmd.Name != contract.CmdClipLink {
 		return nil, b.Command(ctx, cmd)
 	}

@@ -81,24 +81,26 @@ func checkClientCert(files cloudlink.TLSFiles, kioskID string, log *slog.Logger)
 	}
 }
 
-// admitCommand refuses a replayed or expired command; for any other it
-// records the counter durably, before the command is acted on, so that the
-// same command is refused even after a crash or a restart.
+// admitCommand refuses an expired or replayed command; for any other it
+// records the counter in the journal's replay window, durably, before the
+// command is acted on, so that the same counter is refused even after a
+// crash or a restart. The window (kiosk/journal/counter.go) takes counters
+// out of order, so that commands overtaken on their way, or sent by two
+// platform services, are still applied.
 func (b *bridge) admitCommand(ctx context.Context, cmd contract.Command) *contract.ReplyError {
-	last, err := b.journal.CommandCounter()
-	if err != nil {
-		return &contract.ReplyError{Code: contract.ErrInternal, Message: err.Error()}
-	}
-	if cmd.Counter <= last {
-		return b.refuse(ctx, cmd, contract.ErrReplayed, fmt.Sprintf("counter %d is not above %d, the last accepted", cmd.Counter, last))
-	}
 	if now := b.clock.Now(); !cmd.Expires.IsZero() && b.clock.Synced() && now.After(cmd.Expires) {
 		return b.refuse(ctx, cmd, contract.ErrExpired, fmt.Sprintf("expired at %s; kiosk time %s", cmd.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
-	err = b.journal.AdvanceCommandCounter(cmd.Counter)
+	seen, err := b.journal.AdmitCommand(cmd.Counter, cmd.ID)
 	switch {
-	case errors.Is(err, journal.ErrStaleCounter): // another command took it meanwhile
-		return b.refuse(ctx, cmd, contract.ErrReplayed, err.Error())
+	case errors.Is(err, journal.ErrSeenCounter) && seen.SameID(cmd.ID):
+		// The same command again while its first copy is under way: Answer
+		// caught every other re-send before it came here.
+		return &contract.ReplyError{Code: contract.ErrDuplicate, Message: fmt.Sprintf("command %s (counter %d) was accepted already; not applied again", cmd.ID, cmd.Counter)}
+	case errors.Is(err, journal.ErrSeenCounter):
+		return b.refuse(ctx, cmd, contract.ErrReplayed, fmt.Sprintf("counter %d was accepted already for another command", cmd.Counter))
+	case errors.Is(err, journal.ErrStaleCounter):
+		return b.refuse(ctx, cmd, contract.ErrReplayed, fmt.Sprintf("counter %d is spent: accepted before, or %d newer commands were accepted since (%v)", cmd.Counter, journal.CommandWindow, err))
 	case err != nil:
 		return &contract.ReplyError{Code: contract.ErrInternal, Message: err.Error()}
 	}

@@ -12,9 +12,9 @@ import (
 )
 
 // TestSecurityRefusesUnsafeCommands: forged, misaddressed and replayed
-// commands (a replay also after a kioskd restart) are each refused with
-// their error code and a security.command_refused event, and change
-// nothing. (Expiry is enforced only on a synchronised clock, which this
+// commands (a spent counter also after a kioskd restart) are each refused
+// with their error code and a security.command_refused event, and change
+// nothing; a command re-sent whole gets its first reply again. (Expiry is enforced only on a synchronised clock, which this
 // machine may not have; firmware's TestBridgeRefusesReplayedAndExpired
 // covers it with a clock that says it is.)
 func TestSecurityRefusesUnsafeCommands(t *testing.T) {
@@ -59,17 +59,29 @@ func TestSecurityRefusesUnsafeCommands(t *testing.T) {
 	if r := plat.waitReply(plat.send(platformKey, first)); !r.OK {
 		t.Fatalf("message: reply %+v, want ok", r)
 	}
-	refuse("replayed", platformKey, first, contract.ErrReplayed)
-	older := plat.newCommand(contract.CmdAccept, accept)
-	older.Counter = first.Counter - 1
-	refuse("older counter", platformKey, older, contract.ErrReplayed)
+	resend := func(what string) { // the platform lost the reply: the same reply again, nothing applied twice
+		t.Helper()
+		before, n := k.state(), len(plat.repliesTo(first.ID))
+		if r := plat.waitReplyN(plat.send(platformKey, first), n+1); !r.OK {
+			t.Errorf("%s: reply %+v, want ok again", what, r)
+		}
+		if after := k.state(); !reflect.DeepEqual(after.Incidents, before.Incidents) {
+			t.Errorf("%s changed the state:\nbefore %+v\nafter  %+v", what, before.Incidents, after.Incidents)
+		}
+	}
+	resend("re-sent")
+	reused := first
+	reused.ID = "reused-counter"
+	refuse("counter reused", platformKey, reused, contract.ErrReplayed)
 
 	k.kill()
 	k.start()
 	plat.waitEvents("the restart", 10*time.Second, func(evs []contract.Event) bool {
 		return len(ofType(evs, "kiosk.started")) == 2
 	})
-	refuse("replayed after a restart", platformKey, first, contract.ErrReplayed)
+	resend("re-sent after a restart")
+	reused.ID = "reused-after-restart"
+	refuse("counter reused after a restart", platformKey, reused, contract.ErrReplayed)
 	if r := plat.waitReply(plat.command(contract.CmdAccept, accept)); !r.OK {
 		t.Fatalf("a fresh command after the refusals: reply %+v, want ok", r)
 	}

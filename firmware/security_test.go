@@ -3,8 +3,10 @@ package firmware
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,6 +75,15 @@ func (tb *testBridge) refusals(t *testing.T) []map[string]any {
 	return out
 }
 
+func withID(c contract.Command, id string) contract.Command {
+	c.ID = id
+	return c
+}
+
+// TestBridgeRefusesReplayedAndExpired: the replay window takes a counter
+// overtaken by a newer one, refuses a counter spent by another command or
+// below the window, and refuses expired commands on a synchronised clock;
+// every refusal is journaled and changes nothing.
 func TestBridgeRefusesReplayedAndExpired(t *testing.T) {
 	tb := newTestBridge(t)
 	inc := tb.open(t)
@@ -85,15 +96,24 @@ func TestBridgeRefusesReplayedAndExpired(t *testing.T) {
 		wantCode string // "" for applied
 	}{
 		{"first", true, acceptCmd(inc, 10, later), ""},
-		{"same counter again", true, acceptCmd(inc, 10, later), contract.ErrReplayed},
-		{"lower counter", true, acceptCmd(inc, 9, later), contract.ErrReplayed},
+		{"same counter, another command", true, withID(acceptCmd(inc, 10, later), "other"), contract.ErrReplayed},
+		{"lower counter, overtaken: in the window", true, acceptCmd(inc, 9, later), ""},
+		{"lower counter taken, another command", true, withID(acceptCmd(inc, 9, later), "again"), contract.ErrReplayed},
 		{"expired, clock synced", true, acceptCmd(inc, 11, earlier), contract.ErrExpired},
 		{"expired, clock not synced: not enforced", false, acceptCmd(inc, 12, earlier), ""},
-		{"refused counter was not spent", true, acceptCmd(inc, 11, later), contract.ErrReplayed}, // 12 was accepted
+		{"refused counter was not spent", true, acceptCmd(inc, 11, later), ""},
 		{"no expiry", true, acceptCmd(inc, 13, time.Time{}), ""},
+		{"below the window", true, acceptCmd(inc, 5, later), contract.ErrReplayed}, // after the fill below
 	}
 	wantRefusals := 0
-	for _, s := range steps {
+	for i, s := range steps {
+		if i == len(steps)-1 { // CommandWindow newer commands push 5 to 13 out of the window
+			for n := range uint64(journal.CommandWindow) {
+				if _, err := tb.journal.AdmitCommand(100+n, "fill"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		tb.synced = s.synced
 		before := tb.controller.State().Incidents[inc].UpdatedAt
 		rerr := tb.Command(context.Background(), s.cmd)
@@ -121,9 +141,70 @@ func TestBridgeRefusesReplayedAndExpired(t *testing.T) {
 			t.Errorf("%s: refusal event data %v", s.name, last)
 		}
 	}
-	if n, _ := tb.journal.CommandCounter(); n != 13 {
-		t.Errorf("last accepted counter = %d, want 13", n)
+	if n, _ := tb.journal.CommandCounter(); n != 100+journal.CommandWindow-1 {
+		t.Errorf("highest accepted counter = %d, want %d", n, 100+journal.CommandWindow-1)
 	}
+}
+
+// TestBridgeAnswersResentCommand: a command sent again (its reply was lost)
+// gets its first reply again, whether that was ok or a refusal after
+// admission, and is not applied twice; a command the kiosk admitted but
+// could not answer (it stopped in between) gets duplicate.
+func TestBridgeAnswersResentCommand(t *testing.T) {
+	tb := newTestBridge(t)
+	inc := tb.open(t)
+	tb.synced = true // after open: the controller reads the clock as it starts
+	later := tb.now.Add(time.Minute)
+	ctx := context.Background()
+	msg := func(counter uint64, incident string) contract.Command {
+		args, _ := json.Marshal(contract.MessageArgs{Incident: incident, From: "城东派出所", Text: "请稍候"})
+		return contract.Command{V: 1, ID: fmt.Sprintf("m-%d", counter), Kiosk: "sec-kiosk",
+			Name: contract.CmdMessage, Args: args, Counter: counter, Expires: later}
+	}
+	eventsNow := func() int {
+		evs, err := tb.journal.Pending(0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	steps := []struct {
+		name     string
+		cmd      contract.Command
+		wantCode string
+	}{
+		{"applied", msg(20, inc), ""},
+		{"refused after admission", msg(21, "inc-none"), contract.ErrNotFound},
+	}
+	for _, s := range steps {
+		_, first := tb.Answer(ctx, s.cmd)
+		before := eventsNow()
+		tb.now = later.Add(time.Second) // expired since: a re-send still gets its reply
+		_, again := tb.Answer(ctx, s.cmd)
+		tb.now = later.Add(-time.Minute)
+		if code(first) != s.wantCode || !reflect.DeepEqual(first, again) {
+			t.Errorf("%s: first reply %v, again %v; want %q twice", s.name, first, again, s.wantCode)
+		}
+		if after := eventsNow(); after != before {
+			t.Errorf("%s: the re-send journaled %d events, want none", s.name, after-before)
+		}
+	}
+	if _, err := tb.journal.AdmitCommand(22, "m-22"); err != nil { // admitted, then the kiosk stopped
+		t.Fatal(err)
+	}
+	if _, rerr := tb.Answer(ctx, msg(22, inc)); code(rerr) != contract.ErrDuplicate {
+		t.Errorf("a re-send whose first reply is not known: %v, want %s", rerr, contract.ErrDuplicate)
+	}
+	if _, rerr := tb.Answer(ctx, withID(msg(20, inc), "not-m-20")); code(rerr) != contract.ErrReplayed {
+		t.Errorf("another command with a spent counter: %v, want %s", rerr, contract.ErrReplayed)
+	}
+}
+
+func code(rerr *contract.ReplyError) string {
+	if rerr == nil {
+		return ""
+	}
+	return rerr.Code
 }
 
 // A flood of refusals journals at most refusalsPerMinute a minute.

@@ -131,9 +131,11 @@ type Command struct {
 	Kiosk string          `json:"kiosk"`
 	Name  string          `json:"name"`
 	Args  json.RawMessage `json:"args,omitempty"`
-	// Counter must be above zero and above the last counter this kiosk
-	// accepted: a replayed command is refused. The platform's clock in Unix
-	// nanoseconds, or a per-kiosk counter, will do.
+	// Counter must be above zero and never used before for this kiosk: a
+	// replayed command is refused. The kiosk remembers the last 64 counters
+	// it accepted and refuses any counter below the oldest of them, so
+	// commands may arrive out of counter order. The platform's clock in Unix
+	// nanoseconds, or a per-kiosk counter, will do. See doc.md.
 	Counter uint64 `json:"counter"`
 	// Expires, if set, is when the command goes stale; enforced only while
 	// the kiosk's clock is synchronised.
@@ -178,8 +180,10 @@ const (
 	ErrRejected       = "rejected"        // the incident's state does not allow it
 	ErrInternal       = "internal"        // the kiosk could not journal it; retry
 	ErrBadSignature   = "bad_signature"   // no configured key verifies the signature
-	ErrReplayed       = "replayed"        // Counter is not above the last one accepted
+	ErrReplayed       = "replayed"        // Counter was spent: accepted before for another command, or below the replay window
 	ErrExpired        = "expired"         // Expires has passed on the kiosk's synced clock
+	ErrDuplicate      = "duplicate"       // this command (id and counter) was accepted before; its reply is not known
+	ErrBusy           = "busy"            // the kiosk's command queue was full: not applied, counter not spent; re-send
 )
 
 // Reply answers one Command. OK means the change is journaled.

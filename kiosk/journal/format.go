@@ -28,8 +28,9 @@ import (
 //
 // Minor history, major 1: 0 first release; 1 urgent and telemetry
 // classes with their counters; 2 clips, the command counter and
-// schema_minor itself.
-const schemaMinor = 2
+// schema_minor itself; 3 the command replay window (bucket command_window,
+// meta command_floor; see counter.go).
+const schemaMinor = 3
 
 var keySchemaMinor = []byte("schema_minor") // uint64
 
