@@ -216,7 +216,9 @@ func (p *platform) events() []contract.Event {
 	return out
 }
 
-// command sends one command to the kiosk on a connection of its own.
+// command sends one command to the kiosk on a connection of its own and
+// waits for its reply, as doc.md asks of a platform: one command at a time,
+// the same message again when no reply came (see commands.go).
 func (p *platform) command(name string, args any) error {
 	a, err := json.Marshal(args)
 	if err != nil {
@@ -229,15 +231,5 @@ func (p *platform) command(name string, args any) error {
 	if err != nil {
 		return err
 	}
-	opts := mqtt.NewClientOptions().AddBroker(p.url).SetClientID(id).SetCleanSession(true).
-		SetAutoReconnect(false).SetConnectTimeout(opTimeout).SetWriteTimeout(opTimeout)
-	c := mqtt.NewClient(opts)
-	defer c.Disconnect(100)
-	if err := mqtt.WaitTokenTimeout(c.Connect(), opTimeout); err != nil {
-		return fmt.Errorf("command %s: connect: %w", name, err)
-	}
-	if err := mqtt.WaitTokenTimeout(c.Publish(p.topics.Commands(), 1, false, b), opTimeout); err != nil {
-		return fmt.Errorf("command %s: publish: %w", name, err)
-	}
-	return nil
+	return p.sendUntilAnswered(id, name, b)
 }
