@@ -141,10 +141,12 @@ func (s *Store) Commands() ([]Sent, error) {
 	return out, err
 }
 
-// Send signs a command, publishes it on the kiosk's cmd topic (QoS 1, not
-// retained) and records it. The reply comes later, on cmd/reply. A command
-// the broker did not take is recorded with its SendError and returned with
-// an error.
+// Send signs a command, records it and hands it to the kiosk's courier
+// (courier.go), which publishes it on the kiosk's cmd topic (QoS 1, not
+// retained) once the kiosk has answered the commands before it, and again
+// if no reply comes. The reply comes later, on cmd/reply. A command that
+// cannot be queued is recorded with its SendError and returned with an
+// error.
 func (c *Console) Send(kiosk, name string, args any) (Sent, error) {
 	return c.sendAs(newCommandID(), kiosk, name, args)
 }
@@ -179,7 +181,7 @@ func (c *Console) sendAs(id, kiosk, name string, args any) (Sent, error) {
 	if err := c.store.PutCommand(sent); err != nil {
 		return Sent{}, err
 	}
-	pubErr := c.publish(topics.Commands(), msg)
+	pubErr := c.enqueue(outgoing{id: sent.ID, kiosk: kiosk, topic: topics.Commands(), msg: msg})
 	if pubErr != nil {
 		sent.SendError = pubErr.Error()
 		if err := c.store.PutCommand(sent); err != nil {

@@ -13,6 +13,7 @@
 //	store.go     dedupe by event id; seqs per kiosk, a new sequence when a kiosk's journal restarts
 //	gaps.go      seq gaps, reported once they outlast a grace period
 //	commands.go  signed commands with a rising counter, and their replies
+//	courier.go   each kiosk's commands one at a time, the same message again on no reply
 //	fleet.go     status, heartbeat, state and cameras: the last word of each kiosk
 //	rollout.go   self-tests and updates sent to many kiosks, in waves, followed by their events
 //
@@ -52,6 +53,10 @@ type Config struct {
 	CommandTTL time.Duration      // commands expire this long after sending; 0: never
 	UploadDir  string             // where clips asked for with upload_clip arrive; empty: not received here
 	Log        *slog.Logger
+
+	// ResendAfter: a command unanswered this long is sent again, the same
+	// message (courier.go); default a third of replyWait, 10 s.
+	ResendAfter time.Duration
 }
 
 // Console is one running station instance.
@@ -77,6 +82,8 @@ type Console struct {
 
 	rollouts    map[string]*Rollout // fleet operations (rollout.go), guarded by mu
 	rolloutPoke chan struct{}       // wakes runRollouts
+
+	post couriers // each kiosk's commands, one at a time (courier.go)
 }
 
 type counts struct {
@@ -111,6 +118,9 @@ func Open(cfg Config) (*Console, error) {
 	}
 	if cfg.GapGrace == 0 {
 		cfg.GapGrace = 10 * time.Second
+	}
+	if cfg.ResendAfter <= 0 {
+		cfg.ResendAfter = replyWait / sendTries
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -174,6 +184,10 @@ func (c *Console) Run(ctx context.Context) error {
 	}
 	c.pub.Store(&pub)
 	defer pub.Disconnect(250)
+	sendCtx, stopSending := context.WithCancel(ctx)
+	c.post.open(sendCtx)
+	defer c.post.close()
+	defer stopSending()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { c.storeLoop(ctx); return nil })
 	g.Go(func() error { c.runRollouts(ctx); return nil })

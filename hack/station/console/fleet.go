@@ -137,5 +137,6 @@ func (c *Console) onReply(_ mqtt.Client, m mqtt.Message) {
 	c.mu.Lock()
 	c.commands[sent.ID] = &sent
 	c.mu.Unlock()
+	c.post.replied(r) // its kiosk's courier may send the next command
 	c.changed()
 }
