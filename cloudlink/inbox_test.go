@@ -105,3 +105,40 @@ func nextReply(t *testing.T, ch <-chan brokertest.Message) contract.Reply {
 	}
 	return r
 }
+
+// message is an incoming MQTT message as paho hands it to a handler.
+type message struct{ payload []byte }
+
+func (m message) Duplicate() bool   { return false }
+func (m message) Qos() byte         { return 1 }
+func (m message) Retained() bool    { return false }
+func (m message) Topic() string     { return "t" }
+func (m message) MessageID() uint16 { return 1 }
+func (m message) Payload() []byte   { return m.payload }
+func (m message) Ack()              {}
+
+// TestHandlersNeverWait: with every queue full, the handlers return at once
+// (paho reads nothing from the connection while one runs) and count what
+// they dropped.
+func TestHandlersNeverWait(t *testing.T) {
+	l := New(Config{KioskID: testKiosk}, newOutbox(), newKiosk(), nil)
+	s := &session{l: l, cfg: l.cfg, acks: make(chan []string, 1), cmds: make(chan []byte, 1),
+		busy: make(chan []byte, 1), done: make(chan struct{})}
+	s.acks <- []string{"full"}
+	s.cmds <- []byte("full")
+	s.busy <- []byte("full")
+	returned := make(chan struct{})
+	go func() {
+		s.onCommand(nil, message{counterCommand(1)})
+		s.handAcks([]string{"e1"})
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(waitLong):
+		t.Fatal("a handler waited on a full queue")
+	}
+	if got := l.Status().InboundDropped; got != 2 {
+		t.Errorf("Status().InboundDropped = %d, want 2 (a command and an ack)", got)
+	}
+}
