@@ -46,7 +46,7 @@ func examples(t *testing.T) map[string][]example {
 		return example{Name: name, Summary: summary, Payload: mustJSON(t, v)}
 	}
 	return map[string][]example{
-		"Event": eventExamples(t),
+		"Event":     eventExamples(t),
 		"Ack":       {ex("ack", "The platform stored two events; before signing.", exAck())},
 		"SignedAck": {ex("ack", "The same ack, signed with the example key.", signedAckExample(t))},
 		"Availability": {
