@@ -40,8 +40,15 @@ type Kiosk interface {
 	// State returns the current open-incident snapshot to publish (retained).
 	State() contract.State
 	// Heartbeat returns the kiosk's vital signs to publish (retained). The
-	// link fills V, Kiosk, BootEpoch and Version when they are empty.
+	// link fills V, Kiosk, BootEpoch and Version when they are empty, and
+	// AcksRefused always.
 	Heartbeat() contract.Heartbeat
+	// AckRefused records (and logs) an ack the link refused: nothing was
+	// removed from the outbox. The ack is as the message claimed it
+	// (unverified for a bad signature). Called from a goroutine of its own,
+	// one at a time; reports beyond what it keeps up with are dropped, but
+	// every refusal is counted in the heartbeat's AcksRefused.
+	AckRefused(ctx context.Context, ack contract.Ack, refusal *contract.AckError)
 }
 
 // Answerer is implemented by a Kiosk whose commands may return a result
@@ -87,7 +94,14 @@ type Config struct {
 	// CommandKeys verify the platform's command signatures; more than one
 	// while keys rotate. With none, every command is refused, unless
 	// AllowUnsigned (development only: anyone who can publish can command).
-	CommandKeys   []ed25519.PublicKey
+	CommandKeys []ed25519.PublicKey
+	// AckKeys verify the platform's ack signatures; an ack removes events
+	// from the outbox only if one of them verifies it. With none, every ack
+	// is refused, unless AllowUnsigned.
+	AckKeys []ed25519.PublicKey
+	// AllowUnsigned, with no keys of the kind, takes unsigned commands and
+	// acks (development only: anyone who can publish can command the kiosk
+	// and empty its outbox).
 	AllowUnsigned bool
 }
 
@@ -155,6 +169,9 @@ type Status struct {
 	LastError  string    `json:"last_error"` // why the last session or connect attempt ended
 	InFlight   int       `json:"in_flight"`  // events sent and not yet acked
 	Resent     uint64    `json:"resent"`     // events sent again after AckTimeout without an ack, ever
+	// AcksRefused counts acks refused (unsigned, bad signature, another
+	// kiosk or boot, malformed), ever.
+	AcksRefused uint64 `json:"acks_refused"`
 }
 
 // Link is the kiosk's connection to the platform. Build it with New and run it
@@ -166,6 +183,8 @@ type Link struct {
 	log    *slog.Logger
 	notify chan struct{}
 	acks   atomic.Uint64 // platform acks received, ever: a session that got one was healthy
+
+	acksRefused atomic.Uint64 // acks refused, ever: reported in the heartbeat and Status
 
 	mu        sync.Mutex
 	status    Status
@@ -200,7 +219,9 @@ func (l *Link) Notify() {
 func (l *Link) Status() Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.status
+	st := l.status
+	st.AcksRefused = l.acksRefused.Load()
+	return st
 }
 
 // Run connects and keeps reconnecting, with backoff, until ctx is done; then it

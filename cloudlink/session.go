@@ -24,12 +24,14 @@ type session struct {
 	dial   *dialer
 	client mqtt.Client
 
-	failed  chan error     // the first fault reported from another goroutine
-	acks    chan []string  // event ids acked by the platform
-	cmds    chan []byte    // raw command payloads
-	record  chan []string  // acked ids for the recorder; capacity 1
-	results chan ackResult // what the recorder did
-	done    chan struct{}  // closed when the session ends
+	failed      chan error      // the first fault reported from another goroutine
+	ackMsgs     chan []byte     // raw messages from the ack topic, to check
+	acks        chan []string   // event ids of acks that passed the checks
+	ackRefusals chan refusedAck // refused acks, for the kiosk to record
+	cmds        chan []byte     // raw command payloads
+	record      chan []string   // acked ids for the recorder; capacity 1
+	results     chan ackResult  // what the recorder did
+	done        chan struct{}   // closed when the session ends
 
 	inflight     map[string]*flight // published, not acked by the platform
 	recording    map[string]*flight // acked by the platform, not yet recorded in the outbox
@@ -43,17 +45,19 @@ type session struct {
 
 func newSession(l *Link, tlsConfig *tls.Config) *session {
 	s := &session{
-		l:         l,
-		cfg:       l.cfg,
-		dial:      &dialer{timeout: l.cfg.OpTimeout},
-		failed:    make(chan error, 1),
-		acks:      make(chan []string, 64),
-		cmds:      make(chan []byte, 64),
-		record:    make(chan []string, 1),
-		results:   make(chan ackResult),
-		done:      make(chan struct{}),
-		inflight:  map[string]*flight{},
-		recording: map[string]*flight{},
+		l:           l,
+		cfg:         l.cfg,
+		dial:        &dialer{timeout: l.cfg.OpTimeout},
+		failed:      make(chan error, 1),
+		ackMsgs:     make(chan []byte, 64),
+		acks:        make(chan []string, 64),
+		ackRefusals: make(chan refusedAck, 16),
+		cmds:        make(chan []byte, 64),
+		record:      make(chan []string, 1),
+		results:     make(chan ackResult),
+		done:        make(chan struct{}),
+		inflight:    map[string]*flight{},
+		recording:   map[string]*flight{},
 	}
 	s.client = mqtt.NewClient(s.options().SetTLSConfig(tlsConfig))
 	return s
@@ -102,7 +106,8 @@ func (l *Link) session(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	for _, run := range []func(){func() { s.runCommands(ctx) }, s.watchdog, s.runRecorder} {
+	for _, run := range []func(){func() { s.runCommands(ctx) }, s.watchdog, s.runRecorder,
+		s.runAckChecks, func() { s.runAckRefusals(ctx) }} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -328,6 +333,7 @@ func (s *session) publishHeartbeat(ctx context.Context) error {
 	if hb.Version == "" {
 		hb.Version = s.cfg.Version
 	}
+	hb.AcksRefused = s.l.acksRefused.Load()
 	b, err := json.Marshal(hb)
 	if err != nil {
 		s.l.log.Error("cloudlink: cannot encode heartbeat", "err", err)

@@ -84,8 +84,8 @@ func printWhere(cfg *config.Config, stationAddr string) {
 		fmt.Printf(`  station       http://%s   (the police console: alarms, accept, message, escalate, close)
 `, stationAddr)
 	} else {
-		fmt.Printf(`  ack (platform) mosquitto_pub -h 127.0.0.1 -t %s -m '{"v":1,"ids":["EVENT_ID"]}'
-`, topics.Acks())
+		fmt.Printf(`  ack (platform) mosquitto_pub -h 127.0.0.1 -t %s -m "$(go run ./hack/station sign-ack -key %s -kiosk %s EVENT_ID)"
+`, topics.Acks(), filepath.Join(cfg.Kiosk.StateDir, stationKey), cfg.Kiosk.ID)
 	}
 	fmt.Printf("  state dir     %s\nCtrl-C stops everything.\n", cfg.Kiosk.StateDir)
 }
