@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -193,5 +194,35 @@ func TestBootEpochs(t *testing.T) {
 	b.See("post-1", 1) // reinstalled: the latest wins, not the highest
 	if got := b.Of("post-1"); got != 1 {
 		t.Errorf("after a reinstall: %d, want 1", got)
+	}
+}
+
+// BenchmarkOpenAck is the kiosk's cost of checking one ack of n ids,
+// signed, against reading a bare unsigned one (allow_unsigned):
+//
+//	go test -run XXX -bench OpenAck ./cloudlink/contract
+func BenchmarkOpenAck(b *testing.B) {
+	pub, priv := testKeys(&testing.T{})
+	for _, n := range []int{1, 256, MaxAckIDs} {
+		a := Ack{Kiosk: "post-1", BootEpoch: 7, IDs: make([]string, n)}
+		for i := range a.IDs {
+			a.IDs[i] = strings.Repeat("0123456789abcdef", 2)[:30] + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
+		}
+		signed, _ := SignAck(priv, a)
+		bare, _ := json.Marshal(Ack{V: 1, IDs: a.IDs})
+		b.Run("signed/ids="+strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := OpenAck(signed, []ed25519.PublicKey{pub}, "post-1", 7); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("unsigned/ids="+strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := DecodeUnsignedAck(bare, "post-1", 7); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
