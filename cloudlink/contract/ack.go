@@ -115,20 +115,21 @@ func DecodeUnsignedAck(msg []byte, kiosk string, bootEpoch uint64) (Ack, error) 
 	if len(msg) > MaxAckMessageBytes {
 		return Ack{}, refuseAck(AckMalformed, "%d bytes, above the %d allowed", len(msg), MaxAckMessageBytes)
 	}
-	if payload, _, err := decodeEnvelope(msg); err == nil {
-		a, err := decodeAck(payload)
-		if err != nil {
-			return a, err
-		}
-		return a, checkAddress(a, kiosk, bootEpoch)
-	}
-	if bare, ok := bareAck(msg); ok {
+	if bare, ok := bareAck(msg); ok { // first: one JSON pass for the usual case
 		if err := bare.checkIDs(); err != nil {
 			return bare, refuseAck(AckMalformed, "%v", err)
 		}
 		return bare, nil
 	}
-	return Ack{}, refuseAck(AckMalformed, "neither a bare ack nor an ack envelope")
+	payload, _, err := decodeEnvelope(msg)
+	if err != nil {
+		return Ack{}, refuseAck(AckMalformed, "neither a bare ack nor an ack envelope: %v", err)
+	}
+	a, err := decodeAck(payload)
+	if err != nil {
+		return a, err
+	}
+	return a, checkAddress(a, kiosk, bootEpoch)
 }
 
 // bareAck reads msg as an unsigned v1 ack, as platforms sent before acks
