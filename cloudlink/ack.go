@@ -27,7 +27,7 @@ func (s *session) onAck(_ mqtt.Client, m mqtt.Message) {
 	}
 }
 
-// runAckChecks verifies every message from the ack topic, in arrival order,
+// runAckChecks verifies every message from the ack topic, one at a time,
 // until the session ends: the ids of an ack that passes go to the session
 // loop; a refused one is counted and handed to the refusal reporter. It is
 // a goroutine of its own so that signature checks cost the loop nothing.

@@ -72,7 +72,7 @@ func (b *bridge) AckRefused(ctx context.Context, a contract.Ack, aerr *contract.
 	_, err := b.controller.Submit(ctx, kiosk.AckRefused{
 		Code: aerr.Code, Message: aerr.Message, AddressedTo: a.Kiosk, BootEpoch: a.BootEpoch, IDCount: len(a.IDs),
 	})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		b.log.Error("journal refused ack", "code", aerr.Code, "err", err)
 	}
 }
