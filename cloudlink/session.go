@@ -24,14 +24,15 @@ type session struct {
 	dial   *dialer
 	client mqtt.Client
 
-	failed      chan error      // the first fault reported from another goroutine
+	failed  chan error     // the first fault reported from another goroutine
+	acks    chan []string  // event ids of acks that passed the checks (ack.go)
+	cmds    chan []byte    // raw command payloads
+	record  chan []string  // acked ids for the recorder; capacity 1
+	results chan ackResult // what the recorder did
+	done    chan struct{}  // closed when the session ends
+
 	ackMsgs     chan []byte     // raw messages from the ack topic, to check
-	acks        chan []string   // event ids of acks that passed the checks
 	ackRefusals chan refusedAck // refused acks, for the kiosk to record
-	cmds        chan []byte     // raw command payloads
-	record      chan []string   // acked ids for the recorder; capacity 1
-	results     chan ackResult  // what the recorder did
-	done        chan struct{}   // closed when the session ends
 
 	inflight     map[string]*flight // published, not acked by the platform
 	recording    map[string]*flight // acked by the platform, not yet recorded in the outbox
@@ -45,19 +46,20 @@ type session struct {
 
 func newSession(l *Link, tlsConfig *tls.Config) *session {
 	s := &session{
-		l:           l,
-		cfg:         l.cfg,
-		dial:        &dialer{timeout: l.cfg.OpTimeout},
-		failed:      make(chan error, 1),
+		l:         l,
+		cfg:       l.cfg,
+		dial:      &dialer{timeout: l.cfg.OpTimeout},
+		failed:    make(chan error, 1),
+		acks:      make(chan []string, 64),
+		cmds:      make(chan []byte, 64),
+		record:    make(chan []string, 1),
+		results:   make(chan ackResult),
+		done:      make(chan struct{}),
+		inflight:  map[string]*flight{},
+		recording: map[string]*flight{},
+
 		ackMsgs:     make(chan []byte, 64),
-		acks:        make(chan []string, 64),
 		ackRefusals: make(chan refusedAck, 16),
-		cmds:        make(chan []byte, 64),
-		record:      make(chan []string, 1),
-		results:     make(chan ackResult),
-		done:        make(chan struct{}),
-		inflight:    map[string]*flight{},
-		recording:   map[string]*flight{},
 	}
 	s.client = mqtt.NewClient(s.options().SetTLSConfig(tlsConfig))
 	return s

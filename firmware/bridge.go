@@ -16,16 +16,17 @@ import (
 // link's Outbox and Kiosk. kiosk and cloudlink never import each other; the
 // translation between their types lives here and only here.
 type bridge struct {
-	journal     *journal.Journal
-	controller  *kiosk.Controller
-	clock       *kiosk.Clock
-	alarmPath   func() error // nil when a press would be journaled and relayed
-	started     time.Time
-	log         *slog.Logger
-	refusals    refusalLimit // security events journaled per minute; see security.go
-	ackRefusals refusalLimit // the same for refused acks; see ack_security.go
-	cameras     *cameraSet   // see camera_wiring.go
-	upkeep      *upkeep      // self-tests and updates; see update.go
+	journal    *journal.Journal
+	controller *kiosk.Controller
+	clock      *kiosk.Clock
+	alarmPath  func() error // nil when a press would be journaled and relayed
+	started    time.Time
+	log        *slog.Logger
+	refusals   refusalLimit // security events journaled per minute; see security.go
+	cameras    *cameraSet   // see camera_wiring.go
+	upkeep     *upkeep      // self-tests and updates; see update.go
+
+	ackRefusals refusalLimit // refused acks journaled per minute; see ack_security.go
 }
 
 // Pending returns waiting events in seq order.
