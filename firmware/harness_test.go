@@ -269,6 +269,7 @@ func (p *platform) collect(statuses, events, replies <-chan brokertest.Message, 
 		case m := <-statuses:
 			p.boots.SeeRetained(m.Payload)
 		case m := <-events:
+			p.seeStatuses(statuses) // a status that came first is taken first: select picks at random
 			var ev contract.Event
 			if err := json.Unmarshal(m.Payload, &ev); err != nil {
 				p.t.Errorf("platform: bad event %s: %v", m.Payload, err)
@@ -287,6 +288,18 @@ func (p *platform) collect(statuses, events, replies <-chan brokertest.Message, 
 			p.replies = append(p.replies, r)
 			p.mu.Unlock()
 		case <-time.After(60 * time.Second):
+			return
+		}
+	}
+}
+
+// seeStatuses takes every status message already waiting.
+func (p *platform) seeStatuses(statuses <-chan brokertest.Message) {
+	for {
+		select {
+		case m := <-statuses:
+			p.boots.SeeRetained(m.Payload)
+		default:
 			return
 		}
 	}
