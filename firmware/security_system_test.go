@@ -18,8 +18,9 @@ import (
 )
 
 // These tests run the real kioskd against a mosquitto set up as
-// cloudlink/SECURITY.md says: TLS only, a client certificate required, its
-// CN the username, and the ACL block of that document.
+// cloudlink/SECURITY.md says, with its conf and ACL blocks word for word:
+// TLS only, a client certificate required, its CN the username (and, for
+// kiosks, the client id), kiosks and the platform on listeners of their own.
 
 // platformCN is the platform's identity in SECURITY.md's ACL.
 const platformCN = "platform.gongzhi"
