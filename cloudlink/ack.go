@@ -1,8 +1,8 @@
 package cloudlink
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
+	"errors"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -18,29 +18,90 @@ type ackResult struct {
 	err error
 }
 
-// onAck is paho's handler for the ack topic: decode and hand over.
+// onAck is paho's handler for the ack topic: hand the message over without
+// waiting (see inbox.go). It is checked on the session's ack checker, never
+// here.
 func (s *session) onAck(_ mqtt.Client, m mqtt.Message) {
-	ids, err := decodeAck(m.Payload())
-	if err != nil {
-		s.l.log.Warn("cloudlink: ignoring malformed ack", "err", err)
-		return
+	select {
+	case s.ackMsgs <- m.Payload():
+	default:
+		s.l.drops.note(s.l, "ack", "ack queue full; the events are re-sent and acked again")
 	}
-	s.handAcks(ids) // never waits: see inbox.go
 }
 
-// decodeAck returns the event ids of an ack payload.
-func decodeAck(payload []byte) ([]string, error) {
+// runAckChecks verifies every message from the ack topic, one at a time,
+// until the session ends: the ids of an ack that passes go to the session
+// loop; a refused one is counted and handed to the refusal reporter. It is
+// a goroutine of its own so that signature checks cost the loop nothing.
+func (s *session) runAckChecks() {
+	for {
+		select {
+		case msg := <-s.ackMsgs:
+			a, err := s.l.openAck(msg)
+			if err != nil {
+				s.l.ackRefused(s.ackRefusals, a, err)
+				continue
+			}
+			select {
+			case s.acks <- a.IDs:
+			case <-s.done:
+				return
+			}
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// openAck checks an ack message (contract.OpenAck). With no ack key and
+// AllowUnsigned (development only), unsigned acks are taken too.
+func (l *Link) openAck(msg []byte) (contract.Ack, *contract.AckError) {
 	var a contract.Ack
-	if err := json.Unmarshal(payload, &a); err != nil {
-		return nil, fmt.Errorf("not a JSON ack: %w", err)
+	var err error
+	if len(l.cfg.AckKeys) == 0 && l.cfg.AllowUnsigned {
+		a, err = contract.DecodeUnsignedAck(msg, l.cfg.KioskID, l.cfg.BootEpoch)
+	} else {
+		a, err = contract.OpenAck(msg, l.cfg.AckKeys, l.cfg.KioskID, l.cfg.BootEpoch)
 	}
-	if a.V != contract.SchemaVersion {
-		return nil, fmt.Errorf("schema version %d, want %d", a.V, contract.SchemaVersion)
+	if err == nil {
+		return a, nil
 	}
-	if len(a.IDs) == 0 {
-		return nil, fmt.Errorf("no ids")
+	var aerr *contract.AckError
+	if !errors.As(err, &aerr) {
+		aerr = &contract.AckError{Code: contract.AckMalformed, Message: err.Error()}
 	}
-	return a.IDs, nil
+	return a, aerr
+}
+
+// refusedAck is one refused ack on its way to the kiosk.
+type refusedAck struct {
+	ack contract.Ack
+	err *contract.AckError
+}
+
+// ackRefused counts a refused ack and hands it to the reporter without
+// waiting: when the reporter is behind (a flood of forged acks), the report
+// is dropped. It stays counted, and the kiosk journals only a few a minute
+// anyway.
+func (l *Link) ackRefused(reports chan<- refusedAck, a contract.Ack, err *contract.AckError) {
+	l.acksRefused.Add(1)
+	select {
+	case reports <- refusedAck{ack: a, err: err}:
+	default:
+	}
+}
+
+// runAckRefusals tells the kiosk of refused acks, one at a time, until the
+// session ends; the kiosk may take its time journaling one.
+func (s *session) runAckRefusals(ctx context.Context) {
+	for {
+		select {
+		case r := <-s.ackRefusals:
+			s.l.kiosk.AckRefused(ctx, r.ack, r.err)
+		case <-s.done:
+			return
+		}
+	}
 }
 
 // drainAcks adds to ids whatever other acks are already waiting.

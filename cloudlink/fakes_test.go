@@ -114,13 +114,14 @@ func (o *memOutbox) unacked() int {
 
 // fakeKiosk records commands and answers each with reply.
 type fakeKiosk struct {
-	mu        sync.Mutex
-	cmds      []contract.Command
-	refused   []string // "code id" of each refusal reported
-	reply     *contract.ReplyError
-	state     contract.State
-	heartbeat contract.Heartbeat
-	beats     int // Heartbeat calls
+	mu          sync.Mutex
+	cmds        []contract.Command
+	refused     []string // "code id" of each refusal reported
+	ackRefusals []string // the code of each refused ack reported
+	reply       *contract.ReplyError
+	state       contract.State
+	heartbeat   contract.Heartbeat
+	beats       int // Heartbeat calls
 }
 
 func (k *fakeKiosk) Heartbeat() contract.Heartbeat {
@@ -143,6 +144,19 @@ func (k *fakeKiosk) CommandRefused(_ context.Context, cmd contract.Command, rerr
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.refused = append(k.refused, rerr.Code+" "+cmd.ID)
+}
+
+func (k *fakeKiosk) AckRefused(_ context.Context, a contract.Ack, aerr *contract.AckError) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.ackRefusals = append(k.ackRefusals, aerr.Code)
+}
+
+// refusedAcks lists the code of each refused ack reported, in order.
+func (k *fakeKiosk) refusedAcks() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.ackRefusals...)
 }
 
 func (k *fakeKiosk) refusals() []string {
@@ -189,6 +203,7 @@ func testConfig(t *testing.T, broker string) Config {
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		OpTimeout:   2 * time.Second,
 		CommandKeys: []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)},
+		AckKeys:     []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)},
 	}
 }
 
@@ -251,14 +266,21 @@ func nextEvent(t *testing.T, ch <-chan brokertest.Message) contract.Event {
 	return ev
 }
 
-// sendAck publishes a platform ack for ids.
+// sendAck publishes a platform ack for ids, signed with testKey for the
+// test kiosk's boot.
 func sendAck(t *testing.T, p *brokertest.Client, topics contract.Topics, ids ...string) {
 	t.Helper()
-	b, err := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+	p.Publish(topics.Acks(), signedAck(t, testKey, testKiosk, testEpoch, ids...), false)
+}
+
+// signedAck is an ack for ids signed with key for kiosk in boot.
+func signedAck(t testing.TB, key ed25519.PrivateKey, kiosk string, boot uint64, ids ...string) []byte {
+	t.Helper()
+	b, err := contract.SignAck(key, contract.Ack{Kiosk: kiosk, BootEpoch: boot, IDs: ids})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Publish(topics.Acks(), b, false)
+	return b
 }
 
 // expectNone fails if ch delivers anything within d.

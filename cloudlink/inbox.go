@@ -31,7 +31,7 @@ import (
 const (
 	commandQueue = 64   // commands waiting to be applied, in arrival order
 	busyQueue    = 256  // commands waiting for a busy reply
-	ackQueue     = 1024 // ack messages waiting for the session loop
+	ackQueue     = 1024 // ack messages waiting to be checked
 )
 
 // onCommand is paho's handler for the command topic: hand the payload over.
@@ -46,15 +46,6 @@ func (s *session) onCommand(_ mqtt.Client, m mqtt.Message) {
 	case s.busy <- p:
 	default:
 		s.l.drops.note(s.l, "command", "command and busy queues full; the platform must re-send")
-	}
-}
-
-// handAcks gives acked ids to the session loop without waiting.
-func (s *session) handAcks(ids []string) {
-	select {
-	case s.acks <- ids:
-	default:
-		s.l.drops.note(s.l, "ack", "ack queue full; the events are re-sent and acked again")
 	}
 }
 

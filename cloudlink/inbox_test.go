@@ -122,15 +122,15 @@ func (m message) Ack()              {}
 // they dropped.
 func TestHandlersNeverWait(t *testing.T) {
 	l := New(Config{KioskID: testKiosk}, newOutbox(), newKiosk(), nil)
-	s := &session{l: l, cfg: l.cfg, acks: make(chan []string, 1), cmds: make(chan []byte, 1),
+	s := &session{l: l, cfg: l.cfg, ackMsgs: make(chan []byte, 1), cmds: make(chan []byte, 1),
 		busy: make(chan []byte, 1), done: make(chan struct{})}
-	s.acks <- []string{"full"}
+	s.ackMsgs <- []byte("full")
 	s.cmds <- []byte("full")
 	s.busy <- []byte("full")
 	returned := make(chan struct{})
 	go func() {
 		s.onCommand(nil, message{counterCommand(1)})
-		s.handAcks([]string{"e1"})
+		s.onAck(nil, message{[]byte("an ack")})
 		close(returned)
 	}()
 	select {

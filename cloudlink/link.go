@@ -40,8 +40,15 @@ type Kiosk interface {
 	// State returns the current open-incident snapshot to publish (retained).
 	State() contract.State
 	// Heartbeat returns the kiosk's vital signs to publish (retained). The
-	// link fills V, Kiosk, BootEpoch and Version when they are empty.
+	// link fills V, Kiosk, BootEpoch and Version when they are empty, and
+	// AcksRefused always.
 	Heartbeat() contract.Heartbeat
+	// AckRefused records (and logs) an ack the link refused: nothing was
+	// removed from the outbox. The ack is as the message claimed it
+	// (unverified for a bad signature). Called from a goroutine of its own,
+	// one at a time; reports beyond what it keeps up with are dropped, but
+	// every refusal is counted in the heartbeat's AcksRefused.
+	AckRefused(ctx context.Context, ack contract.Ack, refusal *contract.AckError)
 }
 
 // Answerer is implemented by a Kiosk whose commands may return a result
@@ -87,7 +94,14 @@ type Config struct {
 	// CommandKeys verify the platform's command signatures; more than one
 	// while keys rotate. With none, every command is refused, unless
 	// AllowUnsigned (development only: anyone who can publish can command).
-	CommandKeys   []ed25519.PublicKey
+	CommandKeys []ed25519.PublicKey
+	// AckKeys verify the platform's ack signatures; an ack removes events
+	// from the outbox only if one of them verifies it. With none, every ack
+	// is refused, unless AllowUnsigned.
+	AckKeys []ed25519.PublicKey
+	// AllowUnsigned, with no keys of the kind, takes unsigned commands and
+	// acks (development only: anyone who can publish can command the kiosk
+	// and empty its outbox).
 	AllowUnsigned bool
 }
 
@@ -159,6 +173,9 @@ type Status struct {
 	// InboundDropped the commands and acks dropped when even that was full.
 	CommandsBusy   uint64 `json:"commands_busy"`
 	InboundDropped uint64 `json:"inbound_dropped"`
+	// AcksRefused counts acks refused (unsigned, bad signature, another
+	// kiosk or boot, malformed), ever.
+	AcksRefused uint64 `json:"acks_refused"`
 }
 
 // Link is the kiosk's connection to the platform. Build it with New and run it
@@ -172,6 +189,8 @@ type Link struct {
 	acks   atomic.Uint64 // platform acks received, ever: a session that got one was healthy
 	busy   atomic.Uint64 // commands answered busy, ever
 	drops  dropCount     // incoming messages dropped for full queues; see inbox.go
+
+	acksRefused atomic.Uint64 // acks refused, ever: reported in the heartbeat and Status
 
 	mu        sync.Mutex
 	status    Status
@@ -208,6 +227,7 @@ func (l *Link) Status() Status {
 	st := l.status
 	l.mu.Unlock()
 	st.CommandsBusy, st.InboundDropped = l.busy.Load(), l.drops.count()
+	st.AcksRefused = l.acksRefused.Load()
 	return st
 }
 

@@ -25,12 +25,15 @@ type session struct {
 	client mqtt.Client
 
 	failed  chan error     // the first fault reported from another goroutine
-	acks    chan []string  // event ids acked by the platform
+	acks    chan []string  // event ids of acks that passed the checks (ack.go)
 	cmds    chan []byte    // raw command payloads, in arrival order
 	busy    chan []byte    // commands that found cmds full, to answer busy
 	record  chan []string  // acked ids for the recorder; capacity 1
 	results chan ackResult // what the recorder did
 	done    chan struct{}  // closed when the session ends
+
+	ackMsgs     chan []byte     // raw messages from the ack topic, to check
+	ackRefusals chan refusedAck // refused acks, for the kiosk to record
 
 	inflight     map[string]*flight // published, not acked by the platform
 	recording    map[string]*flight // acked by the platform, not yet recorded in the outbox
@@ -48,7 +51,7 @@ func newSession(l *Link, tlsConfig *tls.Config) *session {
 		cfg:       l.cfg,
 		dial:      &dialer{timeout: l.cfg.OpTimeout},
 		failed:    make(chan error, 1),
-		acks:      make(chan []string, ackQueue),
+		acks:      make(chan []string, 64),
 		cmds:      make(chan []byte, commandQueue),
 		busy:      make(chan []byte, busyQueue),
 		record:    make(chan []string, 1),
@@ -56,6 +59,9 @@ func newSession(l *Link, tlsConfig *tls.Config) *session {
 		done:      make(chan struct{}),
 		inflight:  map[string]*flight{},
 		recording: map[string]*flight{},
+
+		ackMsgs:     make(chan []byte, ackQueue),
+		ackRefusals: make(chan refusedAck, 16),
 	}
 	s.client = mqtt.NewClient(s.options().SetTLSConfig(tlsConfig))
 	return s
@@ -108,7 +114,8 @@ func (l *Link) session(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	for _, run := range []func(){func() { s.runCommands(ctx) }, s.runBusy, s.watchdog, s.runRecorder} {
+	for _, run := range []func(){func() { s.runCommands(ctx) }, s.runBusy, s.watchdog, s.runRecorder,
+		s.runAckChecks, func() { s.runAckRefusals(ctx) }} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -334,6 +341,7 @@ func (s *session) publishHeartbeat(ctx context.Context) error {
 	if hb.Version == "" {
 		hb.Version = s.cfg.Version
 	}
+	hb.AcksRefused = s.l.acksRefused.Load()
 	b, err := json.Marshal(hb)
 	if err != nil {
 		s.l.log.Error("cloudlink: cannot encode heartbeat", "err", err)

@@ -44,8 +44,7 @@ func startAckingPlatform(t *testing.T, url string, topics contract.Topics) *acki
 			for len(batch) < 500 && len(events) > 0 {
 				batch = append(batch, p.receive(t, <-events))
 			}
-			b, _ := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: batch})
-			acker.Publish(topics.Acks(), b, false)
+			acker.Publish(topics.Acks(), signedAck(t, testKey, testKiosk, testEpoch, batch...), false)
 		}
 	}()
 	return p

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -24,6 +26,15 @@ func BenchmarkPressToPlatform(b *testing.B) {
 	cfg := config.Sim(b.TempDir())
 	cfg.MQTT.Broker = broker.URL()
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	pubPEM, privPEM, err := contract.GenerateKeyPEM() // the platform's: it signs acks
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _ := contract.ParsePrivateKeyPEM(privPEM)
+	cfg.Commands.PublicKeyFiles = []string{filepath.Join(b.TempDir(), "platform.pem")}
+	if err := os.WriteFile(cfg.Commands.PublicKeyFiles[0], pubPEM, 0o600); err != nil {
+		b.Fatal(err)
+	}
 	devs, err := BuildDevices(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -39,6 +50,8 @@ func BenchmarkPressToPlatform(b *testing.B) {
 	events := brokertest.Connect(b, broker.URL()).Subscribe(topics.Events())
 	plat := brokertest.Connect(b, broker.URL()) // acks on their own connection
 	waitConnected(b, d)
+	var boots contract.BootEpochs
+	boots.SeeRetained(brokertest.Next(b, plat.Subscribe(topics.Status()), 10*time.Second).Payload)
 
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -49,7 +62,10 @@ func BenchmarkPressToPlatform(b *testing.B) {
 		}
 		ev := nextPress(b, events)
 		lat = append(lat, time.Since(start))
-		ack, _ := json.Marshal(contract.Ack{V: 1, IDs: []string{ev.ID}})
+		ack, err := contract.SignAck(key, contract.Ack{Kiosk: cfg.Kiosk.ID, BootEpoch: boots.Of(cfg.Kiosk.ID), IDs: []string{ev.ID}})
+		if err != nil {
+			b.Fatal(err)
+		}
 		plat.Publish(topics.Acks(), ack, false)
 	}
 	b.StopTimer()

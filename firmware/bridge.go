@@ -25,6 +25,8 @@ type bridge struct {
 	refusals   refusalLimit // security events journaled per minute; see security.go
 	cameras    *cameraSet   // see camera_wiring.go
 	upkeep     *upkeep      // self-tests and updates; see update.go
+
+	ackRefusals refusalLimit // refused acks journaled per minute; see ack_security.go
 }
 
 // Pending returns waiting events in seq order.

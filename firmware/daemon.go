@@ -98,7 +98,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.ctrl = ctrl
 	d.startLive(ctrl, state)
-	br := &bridge{journal: j, controller: ctrl, clock: clock, started: time.Now(), log: d.log}
+	br := &bridge{journal: j, controller: ctrl, clock: clock, started: time.Now(), log: d.log,
+		ackRefusals: refusalLimit{what: "acks"}}
 	if br.upkeep, err = d.newUpkeep(j, ctrl, clock); err != nil { // self-tests and updates; see update.go
 		return err
 	}

@@ -222,7 +222,8 @@ type platform struct {
 	events  []contract.Event // every arrival, duplicates included
 	replies []contract.Reply
 	autoAck bool
-	tls     *tls.Config // nil: plain TCP
+	tls     *tls.Config         // nil: plain TCP
+	boots   contract.BootEpochs // the kiosk's boot, from its status: acks name it
 }
 
 func newPlatform(t *testing.T, url string, autoAck bool) *platform {
@@ -250,21 +251,25 @@ func (p *platform) connect(url string) {
 		}
 		p.client = c
 	}
+	statuses := p.client.Subscribe(p.topics.Status()) // first: the kiosk publishes it before any event
 	events := p.client.Subscribe(p.topics.Events())
 	replies := p.client.Subscribe(p.topics.Replies())
 	done, exited := make(chan struct{}), make(chan struct{})
-	go func() { p.collect(events, replies, done); close(exited) }()
+	go func() { p.collect(statuses, events, replies, done); close(exited) }()
 	// Cleanups run last-registered first: the collector stops before the
 	// client disconnects, so it never acks on a closed connection.
 	p.t.Cleanup(func() { close(done); <-exited })
 }
 
-func (p *platform) collect(events, replies <-chan brokertest.Message, done <-chan struct{}) {
+func (p *platform) collect(statuses, events, replies <-chan brokertest.Message, done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
 			return
+		case m := <-statuses:
+			p.boots.SeeRetained(m.Payload)
 		case m := <-events:
+			p.seeStatuses(statuses) // a status that came first is taken first: select picks at random
 			var ev contract.Event
 			if err := json.Unmarshal(m.Payload, &ev); err != nil {
 				p.t.Errorf("platform: bad event %s: %v", m.Payload, err)
@@ -288,8 +293,32 @@ func (p *platform) collect(events, replies <-chan brokertest.Message, done <-cha
 	}
 }
 
+// seeStatuses takes every status message already waiting.
+func (p *platform) seeStatuses(statuses <-chan brokertest.Message) {
+	for {
+		select {
+		case m := <-statuses:
+			p.boots.SeeRetained(m.Payload)
+		default:
+			return
+		}
+	}
+}
+
+// ack acks ids with a signed ack for the kiosk's boot as its latest status
+// gave it, as a platform must. If the kiosk restarted meanwhile, the ack is
+// refused and the kiosk sends the events again.
 func (p *platform) ack(ids ...string) {
-	b, _ := json.Marshal(contract.Ack{V: 1, IDs: ids})
+	p.ackWith(platformKey, p.boots.Of("sim-kiosk"), ids...)
+}
+
+// ackWith acks ids with a signed ack for the given boot, signed with key.
+func (p *platform) ackWith(key ed25519.PrivateKey, boot uint64, ids ...string) {
+	b, err := contract.SignAck(key, contract.Ack{Kiosk: "sim-kiosk", BootEpoch: boot, IDs: ids})
+	if err != nil {
+		p.t.Errorf("platform: sign ack (boot %d): %v", boot, err)
+		return
+	}
 	p.client.Publish(p.topics.Acks(), b, false)
 }
 

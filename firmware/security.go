@@ -1,6 +1,7 @@
 package firmware
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -49,6 +50,9 @@ func linkSecurity(cfg *config.Config, lc *cloudlink.Config, log *slog.Logger) er
 		return err
 	}
 	lc.CommandKeys, lc.AllowUnsigned = keys, cfg.Commands.AllowUnsigned
+	if err := linkAckKeys(cfg, lc, log); err != nil { // see ack_security.go
+		return err
+	}
 	lc.TLS = cloudlink.TLSFiles{CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile}
 	switch {
 	case len(keys) == 0 && cfg.Commands.AllowUnsigned:
@@ -137,6 +141,7 @@ const refusalsPerMinute = 30
 
 // refusalLimit counts refusals journaled in the current minute.
 type refusalLimit struct {
+	what       string // what is refused, for the log: "commands" when empty
 	mu         sync.Mutex
 	start      time.Time
 	n          int
@@ -148,7 +153,7 @@ func (r *refusalLimit) allow(now time.Time, log *slog.Logger) bool {
 	defer r.mu.Unlock()
 	if now.Sub(r.start) >= time.Minute || now.Before(r.start) {
 		if r.suppressed > 0 {
-			log.Warn("refused commands not journaled: more than the limit per minute", "count", r.suppressed, "limit", refusalsPerMinute)
+			log.Warn("refused "+cmp.Or(r.what, "commands")+" not journaled: more than the limit per minute", "count", r.suppressed, "limit", refusalsPerMinute)
 		}
 		r.start, r.n, r.suppressed = now, 0, 0
 	}

@@ -3,6 +3,8 @@ package firmware_test
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,8 +18,9 @@ import (
 )
 
 // These tests run the real kioskd against a mosquitto set up as
-// cloudlink/SECURITY.md says: TLS only, a client certificate required, its
-// CN the username, and the ACL block of that document.
+// cloudlink/SECURITY.md says, with its conf and ACL blocks word for word:
+// TLS only, a client certificate required, its CN the username (and, for
+// kiosks, the client id), kiosks and the platform on listeners of their own.
 
 // platformCN is the platform's identity in SECURITY.md's ACL.
 const platformCN = "platform.gongzhi"
@@ -25,11 +28,14 @@ const platformCN = "platform.gongzhi"
 // quiet is how long a test waits to be sure a message does not arrive.
 const quiet = 1500 * time.Millisecond
 
-// tlsWorld is a certificate authority, a TLS mosquitto with the documented
-// ACL, and the platform's TLS config.
+// tlsWorld is a mosquitto run with the documented configuration: TLS only,
+// a listener for kiosks (kiosk CA) and one for the platform (platform CA),
+// the documented ACL; and the platform's TLS config.
 type tlsWorld struct {
-	pki         *brokertest.PKI
+	pki         *brokertest.PKI // the kiosks' CA
+	platformPKI *brokertest.PKI // the platform's CA
 	broker      *brokertest.Broker
+	platformURL string // the platform's listener; broker.URL() is the kiosks'
 	platformTLS *tls.Config
 }
 
@@ -40,6 +46,7 @@ func newTLSWorld(t *testing.T, pki *brokertest.PKI) *tlsWorld {
 	if pki == nil {
 		pki = newPKI(t, "kiosks")
 	}
+	w := &tlsWorld{pki: pki, platformPKI: newPKI(t, "platform")}
 	srvCert, srvKey, err := pki.Issue("broker", true)
 	if err != nil {
 		t.Fatal(err)
@@ -48,14 +55,28 @@ func newTLSWorld(t *testing.T, pki *brokertest.PKI) *tlsWorld {
 	if err := os.WriteFile(acl, []byte(documentedACL(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b, err := brokertest.Launch(dir, brokertest.Options{NoDelay: true,
-		TLS: &brokertest.TLS{CAFile: pki.CAFile, CertFile: srvCert, KeyFile: srvKey, ACLFile: acl}})
+	kioskPort, platformPort := brokertest.FreePort(t), brokertest.FreePort(t)
+	conf := documentedConf(t, map[string]string{
+		"8883": fmt.Sprintf("%d 127.0.0.1", kioskPort), "8884": fmt.Sprintf("%d 127.0.0.1", platformPort),
+		"/etc/mosquitto/ca/kiosk-ca.pem": pki.CAFile, "/etc/mosquitto/ca/platform-ca.pem": w.platformPKI.CAFile,
+		"/etc/mosquitto/certs/broker.pem": srvCert, "/etc/mosquitto/certs/broker-key.pem": srvKey,
+		"/etc/mosquitto/kioskd.acl": acl,
+	})
+	w.broker, err = brokertest.Launch(dir, brokertest.Options{NoDelay: true, TLS: &brokertest.TLS{}, Conf: conf, Port: kioskPort,
+		Extra: "log_type notice\nlog_type information\n"}) // connections and takeovers, for TestSecurityClientIDTiedToCertificate
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(b.Stop)
-	w := &tlsWorld{pki: pki, broker: b}
-	w.platformTLS = w.clientTLS(t, platformCN)
+	t.Cleanup(w.broker.Stop)
+	w.platformURL = fmt.Sprintf("ssl://127.0.0.1:%d", platformPort)
+	waitAccepting(t, fmt.Sprintf("127.0.0.1:%d", platformPort)) // brokertest waited for the first listener only
+	cert, key, err := w.platformPKI.Issue(platformCN, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.platformTLS, err = brokertest.ClientTLS(pki.CAFile, cert, key); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -89,9 +110,22 @@ func (w *tlsWorld) clientTLS(t *testing.T, cn string) *tls.Config {
 	return tc
 }
 
+// waitAccepting waits, at most 10 s, until addr accepts TCP connections.
+func waitAccepting(t *testing.T, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("%s not listening within 10s", addr)
+}
+
+// connect connects a platform service to the platform's listener.
 func (w *tlsWorld) connect(t *testing.T, tc *tls.Config) *brokertest.Client {
 	t.Helper()
-	c, err := brokertest.ConnectTLS(t, w.broker.URL(), tc)
+	c, err := brokertest.ConnectTLS(t, w.platformURL, tc)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -110,16 +144,46 @@ func (w *tlsWorld) startKiosk(t *testing.T, brokerURL, id, cert, key string) *ki
 }
 
 // documentedACL is the ```acl block of cloudlink/SECURITY.md.
-func documentedACL(t *testing.T) string {
+func documentedACL(t *testing.T) string { t.Helper(); return securityBlock(t, "acl") }
+
+// documentedConf is the ```conf block of cloudlink/SECURITY.md as mosquitto
+// runs it here: word for word, without its comments, each word that is a
+// key of local (its ports and file paths) replaced by its value.
+func documentedConf(t *testing.T, local map[string]string) string {
+	t.Helper()
+	var conf strings.Builder
+	used := map[string]bool{}
+	for _, line := range strings.Split(securityBlock(t, "conf"), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			if v, ok := local[f]; ok {
+				fields[i], used[f] = v, true
+			}
+		}
+		if len(fields) > 0 {
+			conf.WriteString(strings.Join(fields, " ") + "\n")
+		}
+	}
+	for k := range local {
+		if !used[k] {
+			t.Fatalf("cloudlink/SECURITY.md's conf block no longer has %s", k)
+		}
+	}
+	return conf.String()
+}
+
+// securityBlock is the ```kind block of cloudlink/SECURITY.md.
+func securityBlock(t *testing.T, kind string) string {
 	t.Helper()
 	doc, err := os.ReadFile("../cloudlink/SECURITY.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "```acl\n")
+	_, rest, ok := strings.Cut(string(doc), "```"+kind+"\n")
 	block, _, closed := strings.Cut(rest, "```")
 	if !ok || !closed {
-		t.Fatal("cloudlink/SECURITY.md has no ```acl block")
+		t.Fatalf("cloudlink/SECURITY.md has no ```%s block", kind)
 	}
 	return block
 }
@@ -129,7 +193,7 @@ func documentedACL(t *testing.T) string {
 // delivered, signed accept → accepted.
 func TestSecurityKioskOverTLS(t *testing.T) {
 	w := newTLSWorld(t, nil)
-	plat := newPlatformTLS(t, w.broker.URL(), w.platformTLS, false)
+	plat := newPlatformTLS(t, w.platformURL, w.platformTLS, false)
 	cert, key := w.issue(t, "sim-kiosk")
 	k := w.startKiosk(t, w.broker.URL(), "sim-kiosk", cert, key)
 
@@ -161,14 +225,17 @@ func TestSecurityKioskOverTLS(t *testing.T) {
 // one would have arrived first.
 func TestSecurityACLConfinesKiosk(t *testing.T) {
 	w := newTLSWorld(t, nil)
-	plat := newPlatformTLS(t, w.broker.URL(), w.platformTLS, false)
+	plat := newPlatformTLS(t, w.platformURL, w.platformTLS, false)
 	observer := w.connect(t, w.platformTLS)
 	allEvents := observer.Subscribe("$share/platform/gongzhi/v1/+/events") // as contract/doc.md advises
 	allReplies := observer.Subscribe("gongzhi/v1/+/cmd/reply")
 	cert, key := w.issue(t, "sim-kiosk")
 	k := w.startKiosk(t, w.broker.URL(), "sim-kiosk", cert, key)
 
-	rogue := w.connect(t, w.clientTLS(t, "kiosk-b"))
+	rogue, err := brokertest.ConnectTLS(t, w.broker.URL(), w.clientTLS(t, "kiosk-b")) // on the kiosks' listener
+	if err != nil {
+		t.Fatal(err)
+	}
 	// mosquitto 2.0 grants the SUBSCRIBE and filters each message against the
 	// ACL on delivery: what counts is that nothing arrives.
 	var stolen []<-chan brokertest.Message
@@ -296,4 +363,83 @@ func waitLinkError(t *testing.T, k *kioskProc, want string) {
 		}
 	}
 	t.Fatalf("link error never contained %q; last %q", want, last)
+}
+
+// TestSecurityClientIDTiedToCertificate: with the documented mosquitto
+// configuration, kiosk-a's certificate asking for sim-kiosk's client id
+// connects as kiosk-a, again and again, and sim-kiosk keeps its one session:
+// it stays connected, never reconnects, and keeps publishing and receiving.
+func TestSecurityClientIDTiedToCertificate(t *testing.T) {
+	w := newTLSWorld(t, nil)
+	plat := newPlatformTLS(t, w.platformURL, w.platformTLS, true)
+	observer := w.connect(t, w.platformTLS)
+	statuses := observer.Subscribe("gongzhi/v1/+/status")
+	cert, key := w.issue(t, "sim-kiosk")
+	k := w.startKiosk(t, w.broker.URL(), "sim-kiosk", cert, key)
+	k.press("police")
+	plat.waitEvents("the police call", 10*time.Second, func(evs []contract.Event) bool {
+		return len(ofType(evs, "incident.registered")) == 1
+	})
+
+	kioskA := w.clientTLS(t, "kiosk-a")
+	for i := range 3 {
+		c, err := brokertest.ConnectTLSAs(t, w.broker.URL(), kioskA, "sim-kiosk")
+		if err != nil {
+			t.Fatalf("attempt %d: kiosk-a's certificate as client id sim-kiosk: %v, want it connected (as kiosk-a)", i, err)
+		}
+		// The ACL lets it write its own status: it is kiosk-a to the broker.
+		c.Publish("gongzhi/v1/kiosk-a/status", []byte(`{"v":1,"kiosk":"kiosk-a","state":"online","boot_epoch":1}`), false)
+		for m := brokertest.Next(t, statuses, 5*time.Second); m.Topic != "gongzhi/v1/kiosk-a/status"; m = brokertest.Next(t, statuses, 5*time.Second) {
+			if strings.Contains(string(m.Payload), `"offline"`) {
+				t.Fatalf("attempt %d: sim-kiosk's last will fired: its session was closed", i)
+			}
+		}
+	}
+	time.Sleep(quiet)
+
+	k.press("lawyer") // sim-kiosk still publishes...
+	evs := plat.waitEvents("the lawyer call", 10*time.Second, func(evs []contract.Event) bool {
+		return len(ofType(evs, "incident.registered")) == 2
+	})
+	lawyer := ofType(evs, "incident.registered")[1]
+	id := plat.command(contract.CmdAccept, contract.AcceptArgs{Incident: lawyer.Incident, Responder: "王律师"})
+	if r := plat.waitReply(id); !r.OK { // ...and receives
+		t.Fatalf("accept after the attempts: %+v, want ok", r)
+	}
+	if st := linkStatus(t, k); !st.Connected || st.Reconnects != 0 {
+		t.Errorf("sim-kiosk's link: connected %v, reconnects %d; want connected, never reconnected", st.Connected, st.Reconnects)
+	}
+	log, err := os.ReadFile(w.broker.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (kiosk-a's connections do replace one another: one identity, one session.)
+	if strings.Contains(string(log), "Client sim-kiosk already connected") {
+		t.Errorf("mosquitto closed sim-kiosk's session for a duplicate client id:\n%s", log)
+	}
+	if n := strings.Count(string(log), " as kiosk-a "); n != 3 {
+		t.Errorf("mosquitto saw %d connections as kiosk-a, want 3:\n%s", n, log)
+	}
+}
+
+type linkState struct {
+	Connected  bool `json:"connected"`
+	Reconnects int  `json:"reconnects"`
+}
+
+// linkStatus is the kiosk's link as /api/state shows it.
+func linkStatus(t *testing.T, k *kioskProc) linkState {
+	t.Helper()
+	var v struct {
+		Link linkState `json:"link"`
+	}
+	resp, err := http.Get(k.http + "/api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Link
 }

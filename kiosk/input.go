@@ -77,6 +77,17 @@ type CommandRefused struct {
 
 func (CommandRefused) isInput() {}
 
+// AckRefused records a platform ack refused for its signature, address or
+// boot, or unreadable (Code is the refusal's code). Nothing left the outbox;
+// the values are as the ack claimed them.
+type AckRefused struct {
+	Code, Message, AddressedTo string
+	BootEpoch                  uint64
+	IDCount                    int
+}
+
+func (AckRefused) isInput() {}
+
 // Tick lets Step notice missed deadlines.
 type Tick struct{}
 

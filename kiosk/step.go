@@ -34,6 +34,7 @@ const (
 	EvJournalRecovered  = "journal.recovered"
 	EvClockStepped      = "clock.stepped"
 	EvCommandRefused    = "security.command_refused"
+	EvAckRefused        = "security.ack_refused"
 	faultTamper         = "tamper"
 	faultJournalAside   = "journal_recovered"
 	maxMessageTextBytes = 500
@@ -44,7 +45,7 @@ var EventTypes = []string{
 	EvKioskStarted, EvRegistered, EvPressedAgain, EvUrgent, EvDelivered,
 	EvAccepted, EvMessage, EvNoteAdded, EvHandledOnSite, EvEscalated, EvCancelled,
 	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered,
-	EvClockStepped, EvCommandRefused,
+	EvClockStepped, EvCommandRefused, EvAckRefused,
 	EvClipRecording, EvClipReady, EvClipFailed, EvClipUploadProgress, EvClipUploaded,
 	EvClipUploadFailed, EvCameraState,
 	EvSelfTestPassed, EvSelfTestFailed, EvUpdateDownload, EvUpdateDeferred, EvUpdateVerified,
@@ -170,6 +171,11 @@ func (st *step) apply(in Input) error {
 		st.fx.Records = append(st.fx.Records, Record{Type: EvCommandRefused, Data: map[string]any{
 			"code": in.Code, "message": in.Message, "command": in.Command, "name": in.Name,
 			"counter": in.Counter, "addressed_to": in.AddressedTo,
+		}})
+	case AckRefused:
+		st.fx.Records = append(st.fx.Records, Record{Type: EvAckRefused, Data: map[string]any{
+			"code": in.Code, "message": in.Message, "addressed_to": in.AddressedTo,
+			"boot_epoch": in.BootEpoch, "id_count": in.IDCount,
 		}})
 	default:
 		return fmt.Errorf("%w: unknown input %T", ErrBadInput, in)

@@ -59,7 +59,7 @@ func (t Topics) Status() string { return t.root + "status" }
 // not by arrival (cloudlink/GUARANTEES.md).
 func (t Topics) Events() string { return t.root + "events" }
 
-// Acks: platform → kiosk, QoS 1. An Ack naming event ids the platform stored.
+// Acks: platform → kiosk, QoS 1. A SignedAck naming event ids the platform stored.
 func (t Topics) Acks() string { return t.root + "ack" }
 
 // Commands: platform → kiosk, QoS 1. One Command per message.
@@ -92,10 +92,15 @@ type Event struct {
 	Data        json.RawMessage `json:"data,omitempty"`
 }
 
-// Ack tells the kiosk which event ids the platform has durably stored.
+// Ack tells the kiosk which event ids the platform has durably stored. It
+// travels signed, inside a SignedAck (see ack.go), and counts only for the
+// kiosk and boot it names.
 type Ack struct {
-	V   int      `json:"v"`
-	IDs []string `json:"ids"`
+	V         int      `json:"v"`
+	Type      string   `json:"type"`       // always AckType: an ack is never taken for a command
+	Kiosk     string   `json:"kiosk"`      // the kiosk whose events these are
+	BootEpoch uint64   `json:"boot_epoch"` // the kiosk's current boot, from its latest status or heartbeat
+	IDs       []string `json:"ids"`
 }
 
 // Availability states.
@@ -244,6 +249,7 @@ type Heartbeat struct {
 	OutboxDepth      int            `json:"outbox_depth"`                // events not yet acked by the platform
 	OutboxOldest     time.Time      `json:"outbox_oldest,omitzero"`      // the oldest of them
 	TelemetryDropped uint64         `json:"telemetry_dropped"`           // telemetry events dropped for space, ever
+	AcksRefused      uint64         `json:"acks_refused"`                // acks refused (unsigned, bad signature, wrong kiosk or boot...) in this boot
 	DiskFreeBytes    int64          `json:"disk_free_bytes"`             // on the state directory's filesystem
 	JournalBytes     int64          `json:"journal_bytes"`               // the journal file's size
 	JournalMaxBytes  int64          `json:"journal_max_bytes,omitempty"` // its cap (0: none)

@@ -52,6 +52,8 @@ var EventTypes = []EventType{
 		Data: []string{"delta_ms", "from", "to", "incidents"}},
 	{Name: "security.command_refused", Doc: "a command was refused for its signature, address, counter or expiry, or was not a signed envelope; nothing changed",
 		Data: []string{"code", "message", "command", "name", "counter", "addressed_to"}},
+	{Name: "security.ack_refused", Doc: "an ack was refused (unsigned, bad signature, another kiosk or boot, malformed); nothing left the outbox. Right after a kiosk restart, wrong_boot is expected from acks signed for the boot before",
+		Data: []string{"code", "message", "addressed_to", "boot_epoch", "id_count"}},
 	{Name: "clip.recording", Doc: "a camera covering the incident started its clip, from the pre-roll before the press; data.clip carries the camera's live-view reference. Clip events name their incident but carry the clip, not the incident's snapshot",
 		Data: []string{"clip"}},
 	{Name: "clip.ready", Doc: "the incident's clip is finished and indexed: start, end, duration, size and sha256 of the MP4, and its fetch URL when the kiosk runs a clip server",

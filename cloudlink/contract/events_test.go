@@ -100,6 +100,10 @@ func eventExamples(t *testing.T) []example {
 		"code": ErrBadSignature, "message": "signature does not verify under any of the 1 configured keys",
 		"command": "c-20250314-0099", "name": CmdClose, "counter": 1741944413000000000, "addressed_to": exKiosk}})
 	add(nil, upkeepSteps()...) // self-tests and an update; see update_test.go
+	// An ack nobody signed, from a client allowed to publish on the ack topic.
+	add(nil, eventStep{typ: "security.ack_refused", sec: 9000, data: map[string]any{
+		"code": AckUnsigned, "message": "a bare ack without a signature; sign it (SignedAck)",
+		"addressed_to": "", "boot_epoch": 0, "id_count": 1}})
 	// A journal set aside starts again at boot epoch 1, seq 1 (kiosk.started), 2.
 	rec := Event{V: SchemaVersion, ID: exEventID(2), Kiosk: exKiosk, BootEpoch: 1, Seq: 2, Type: "journal.recovered",
 		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": "/var/lib/kioskd/journal.db.broken-20250315T112653Z"})}

@@ -46,9 +46,9 @@ func examples(t *testing.T) map[string][]example {
 		return example{Name: name, Summary: summary, Payload: mustJSON(t, v)}
 	}
 	return map[string][]example{
-		"Event": eventExamples(t),
-		"Ack": {ex("ack", "The platform stored two events.", Ack{V: SchemaVersion,
-			IDs: []string{"9b1f0c7e5a2d48e6b3f1a0c9d8e7f6a5", "0c8e2f4a6b1d3c5e7f9a0b2c4d6e8f01"}})},
+		"Event":     eventExamples(t),
+		"Ack":       {ex("ack", "The platform stored two events; before signing.", exAck())},
+		"SignedAck": {ex("ack", "The same ack, signed with the example key.", signedAckExample(t))},
 		"Availability": {
 			ex("online", "Published after every connect.", availability(Online, 0)),
 			ex("offline", "The last will, published by the broker when the connection dies.", availability(Offline, 0)),
@@ -96,11 +96,7 @@ func commandExamples(t *testing.T) []example {
 // signedCommandExamples signs the commands with a fixed example key (seed
 // 0x01 0x02 ... 0x20), so that the document's signatures can be checked.
 func signedCommandExamples(t *testing.T) []example {
-	seed := make([]byte, ed25519.SeedSize)
-	for i := range seed {
-		seed[i] = byte(i + 1)
-	}
-	key := ed25519.NewKeyFromSeed(seed)
+	key := exampleKey()
 	var out []example
 	for _, c := range exCommands(t) {
 		b, err := SignCommand(key, c)
@@ -110,6 +106,29 @@ func signedCommandExamples(t *testing.T) []example {
 		out = append(out, example{Name: c.Name, Summary: "The " + c.Name + " command, signed.", Payload: b})
 	}
 	return out
+}
+
+func exAck() Ack {
+	return Ack{V: SchemaVersion, Type: AckType, Kiosk: exKiosk, BootEpoch: exEpoch,
+		IDs: []string{"9b1f0c7e5a2d48e6b3f1a0c9d8e7f6a5", "0c8e2f4a6b1d3c5e7f9a0b2c4d6e8f01"}}
+}
+
+// signedAckExample signs exAck with the example key of signedCommandExamples.
+func signedAckExample(t *testing.T) json.RawMessage {
+	b, err := SignAck(exampleKey(), exAck())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// exampleKey is the fixed example signing key: seed 0x01 0x02 ... 0x20.
+func exampleKey() ed25519.PrivateKey {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i + 1)
+	}
+	return ed25519.NewKeyFromSeed(seed)
 }
 
 func replyExamples(t *testing.T) []example {

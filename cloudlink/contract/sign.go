@@ -111,6 +111,8 @@ func decodeCommand(b []byte) (Command, error) {
 		return Command{}, refuse(ErrMalformed, "not a JSON command: %v", err)
 	}
 	switch {
+	case carriesType(b): // domain separation: only acks carry a type (see AckType)
+		return c, refuse(ErrMalformed, "payload has a type: an ack, not a command")
 	case c.V != SchemaVersion:
 		return c, refuse(ErrMalformed, "schema version %d, want %d", c.V, SchemaVersion)
 	case c.ID == "":

@@ -37,6 +37,7 @@ type Config struct {
 	Relay      Relay       `toml:"relay"`
 	Guard      Guard       `toml:"guard"` // see guard.go
 	Commands   Commands    `toml:"commands"`
+	Acks       Acks        `toml:"acks"`     // see security.go
 	SelfTest   SelfTest    `toml:"selftest"` // see upkeep.go
 	Update     Update      `toml:"update"`   // see upkeep.go
 }

@@ -18,13 +18,33 @@ type Commands struct {
 	AllowUnsigned bool `toml:"allow_unsigned"`
 }
 
+// Acks says which platform keys may take events out of the outbox.
+type Acks struct {
+	// PublicKeyFiles are Ed25519 public keys (PEM "PUBLIC KEY"), absolute
+	// paths: an ack removes events from the outbox only if one of them
+	// verifies its signature. Two while keys rotate. Empty: the command
+	// keys (commands.public_key_files). Set it when the service that stores
+	// events is not the one that sends commands, so that neither holds the
+	// other's key.
+	PublicKeyFiles []string `toml:"public_key_files"`
+}
+
+// AckKeyFiles are the keys acks are checked with: acks.public_key_files,
+// or else the command keys.
+func (c *Config) AckKeyFiles() []string {
+	if len(c.Acks.PublicKeyFiles) > 0 {
+		return c.Acks.PublicKeyFiles
+	}
+	return c.Commands.PublicKeyFiles
+}
+
 // PlainBroker reports whether the broker URL is plain TCP (tcp://, mqtt://).
 func (m MQTT) PlainBroker() bool {
 	u, err := url.Parse(m.Broker)
 	return err == nil && (u.Scheme == "tcp" || u.Scheme == "mqtt")
 }
 
-// validateSecurity checks the broker's TLS files and the command keys.
+// validateSecurity checks the broker's TLS files and the command and ack keys.
 func (c *Config) validateSecurity(ps *problems) {
 	m := c.MQTT
 	if m.PlainBroker() && !m.AllowPlain {
@@ -56,6 +76,25 @@ func (c *Config) validateSecurity(ps *problems) {
 	}
 	if cmds.AllowUnsigned && len(cmds.PublicKeyFiles) > 0 {
 		ps.add("commands.allow_unsigned", "is true but public_key_files are set; unsigned commands are for development only: remove allow_unsigned")
+	}
+	c.validateAckKeys(ps)
+}
+
+// validateAckKeys checks acks.public_key_files like the command keys.
+func (c *Config) validateAckKeys(ps *problems) {
+	files := c.Acks.PublicKeyFiles
+	for i, p := range files {
+		key := fmt.Sprintf("acks.public_key_files[%d]", i)
+		ps.absolute(key, p, "/etc/kioskd/platform-ack-key.pem")
+		if slices.Index(files, p) < i {
+			ps.add(key, "%q is listed twice", p)
+		}
+		if slices.Contains(c.Update.PublicKeyFiles, p) {
+			ps.add(key, "%q is also a release key (update.public_key_files); the release key must be another key, kept offline by whoever builds releases", p)
+		}
+	}
+	if c.Commands.AllowUnsigned && len(files) > 0 {
+		ps.add("acks.public_key_files", "is set but commands.allow_unsigned is true; unsigned acks and commands are for development only: remove allow_unsigned")
 	}
 }
 

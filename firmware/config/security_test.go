@@ -34,6 +34,15 @@ func TestParseSecurityErrors(t *testing.T) {
 		{"unsigned with keys", valid + "[commands]\npublic_key_files = [\"/etc/a.pem\"]\nallow_unsigned = true\n", []string{
 			"line 21: commands.allow_unsigned: is true but public_key_files are set"}},
 		{"unsigned alone", valid + "[commands]\nallow_unsigned = true\n", nil},
+		{"ack keys", valid + "[acks]\npublic_key_files = [\"/etc/kioskd/ack-a.pem\", \"/etc/kioskd/ack-b.pem\"]\n", nil},
+		{"relative ack key", valid + "[acks]\npublic_key_files = [\"ack.pem\"]\n", []string{
+			`line 20: acks.public_key_files[0]: "ack.pem" is not an absolute path`}},
+		{"ack key twice", valid + "[acks]\npublic_key_files = [\"/etc/a.pem\", \"/etc/a.pem\"]\n", []string{
+			`acks.public_key_files[1]: "/etc/a.pem" is listed twice`}},
+		{"ack key is the release key", valid + "[acks]\npublic_key_files = [\"/etc/r.pem\"]\n[update]\npublic_key_files = [\"/etc/r.pem\"]\n", []string{
+			`acks.public_key_files[0]: "/etc/r.pem" is also a release key`}},
+		{"unsigned with ack keys", valid + "[commands]\nallow_unsigned = true\n[acks]\npublic_key_files = [\"/etc/a.pem\"]\n", []string{
+			"acks.public_key_files: is set but commands.allow_unsigned is true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,5 +61,17 @@ func TestSimAllowsPlain(t *testing.T) {
 	c := Sim(t.TempDir())
 	if !c.MQTT.AllowPlain || !strings.HasPrefix(c.MQTT.Broker, "tcp://") {
 		t.Errorf("Sim: broker %q allow_plain %v, want a plain local broker, allowed", c.MQTT.Broker, c.MQTT.AllowPlain)
+	}
+}
+
+func TestAckKeyFilesDefaultToCommandKeys(t *testing.T) {
+	c := Sim(t.TempDir())
+	c.Commands.PublicKeyFiles = []string{"/etc/kioskd/cmd.pem"}
+	if got := c.AckKeyFiles(); len(got) != 1 || got[0] != "/etc/kioskd/cmd.pem" {
+		t.Errorf("no acks.public_key_files: AckKeyFiles() = %v, want the command key", got)
+	}
+	c.Acks.PublicKeyFiles = []string{"/etc/kioskd/ack.pem"}
+	if got := c.AckKeyFiles(); len(got) != 1 || got[0] != "/etc/kioskd/ack.pem" {
+		t.Errorf("acks.public_key_files set: AckKeyFiles() = %v, want only the ack key", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -35,6 +36,12 @@ type Options struct {
 	// Extra is appended to the config as it is, e.g. the queue limits a
 	// fleet of thousands needs ("max_queued_messages 100000\n").
 	Extra string
+	// Conf, if set, is the whole config instead (logging aside), as a test
+	// of a documented configuration needs it: it opens its own listeners,
+	// one of them on 127.0.0.1:Port, the broker's URL (ssl:// if TLS is
+	// set, whose fields are then unused).
+	Conf string
+	Port int
 }
 
 // Broker is one mosquitto process bound to a fixed port on 127.0.0.1. It
@@ -59,7 +66,10 @@ func Launch(dir string, o Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := PickPort()
+	port, err := o.Port, error(nil)
+	if o.Conf == "" {
+		port, err = PickPort()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +122,10 @@ func (b *Broker) Restart() error {
 
 func config(port int, o Options) string {
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
-	if o.TLS != nil {
+	switch {
+	case o.Conf != "":
+		conf = strings.TrimSuffix(o.Conf, "\n") + "\npersistence false\n"
+	case o.TLS != nil:
 		conf = fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npersistence false\n", port) + tlsConfig(o.TLS)
 	}
 	if o.NoDelay {

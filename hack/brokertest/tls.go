@@ -23,15 +23,17 @@ import (
 
 // TLS makes the broker's listener TLS-only: it presents CertFile, requires
 // a client certificate issued by CAFile and takes its CN as the username
-// (use_identity_as_username), so that ACLFile's %u is the client's CN.
+// (use_identity_as_username) and the username as the client id
+// (use_username_as_clientid), so that ACLFile's %u is the client's CN and
+// no certificate can take another client's session.
 type TLS struct {
 	CAFile, CertFile, KeyFile string
 	ACLFile                   string // mosquitto ACL file; empty: every identity may do everything
 }
 
 func tlsConfig(t *TLS) string {
-	conf := fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nuse_identity_as_username true\n",
-		t.CAFile, t.CertFile, t.KeyFile)
+	conf := fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n"+
+		"use_identity_as_username true\nuse_username_as_clientid true\n", t.CAFile, t.CertFile, t.KeyFile)
 	if t.ACLFile != "" {
 		conf += "acl_file " + t.ACLFile + "\n"
 	}
@@ -139,7 +141,13 @@ func ClientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 // failing the test, for tests of who the broker refuses.
 func ConnectTLS(t testing.TB, url string, tc *tls.Config) (*Client, error) {
 	t.Helper()
-	id := "brokertest-tls-" + strconv.FormatInt(clientSeq.Add(1), 10)
+	return ConnectTLSAs(t, url, tc, "brokertest-tls-"+strconv.FormatInt(clientSeq.Add(1), 10))
+}
+
+// ConnectTLSAs is ConnectTLS with the client id id, for tests of who may
+// claim which id.
+func ConnectTLSAs(t testing.TB, url string, tc *tls.Config, id string) (*Client, error) {
+	t.Helper()
 	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetTLSConfig(tc).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).SetOrderMatters(true).
 		SetConnectTimeout(opTimeout).SetWriteTimeout(opTimeout)

@@ -3,6 +3,7 @@ package drainbench
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,7 +30,7 @@ func BenchmarkDrain100k(b *testing.B) {
 			var dups int
 			var resent uint64
 			for range b.N {
-				r := drain(b, w, 0)
+				r := drain(b, w, true, 0)
 				elapsed += r.elapsed
 				dups += r.dups
 				resent += r.resent
@@ -51,7 +52,7 @@ func BenchmarkAlarmDuringDrain(b *testing.B) {
 			var elapsed time.Duration
 			var lat, appends []time.Duration
 			for range b.N {
-				r := drain(b, w, 20*time.Millisecond)
+				r := drain(b, w, true, 20*time.Millisecond)
 				elapsed += r.elapsed
 				lat = append(lat, r.latencies...)
 				appends = append(appends, r.appends...)
@@ -67,6 +68,35 @@ func BenchmarkAlarmDuringDrain(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDrainAcks100k: BenchmarkDrain100k at the default window, with
+// signed acks (as in production: Ed25519, verified by the link before
+// anything leaves the outbox) and with bare unsigned acks (allow_unsigned),
+// side by side: each op drains once each way, the order alternating, so
+// that both see the same load on a busy machine. Reports both rates and
+// their ratio (signed / unsigned).
+func BenchmarkDrainAcks100k(b *testing.B) {
+	var unsigned, signed time.Duration
+	for range b.N {
+		drainAcksOps++ // across -count runs too
+		first := drainAcksOps%2 == 0
+		for _, s := range []bool{first, !first} {
+			r := drain(b, 0, s, 0)
+			if s {
+				signed += r.elapsed
+			} else {
+				unsigned += r.elapsed
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*backlog)/unsigned.Seconds(), "unsigned-events/s")
+	b.ReportMetric(float64(b.N*backlog)/signed.Seconds(), "signed-events/s")
+	b.ReportMetric(unsigned.Seconds()/signed.Seconds(), "signed/unsigned")
+}
+
+// drainAcksOps counts BenchmarkDrainAcks100k's ops, to alternate which
+// kind of ack drains first.
+var drainAcksOps int
 
 func windowName(w int) string {
 	if w == 0 {
@@ -87,9 +117,9 @@ type drainResult struct {
 
 // drain runs one drain of a fresh backlog copy to a fresh mosquitto, with an
 // urgent alarm every alarmEvery (none if 0).
-func drain(b *testing.B, window int, alarmEvery time.Duration) drainResult {
+func drain(b *testing.B, window int, signed bool, alarmEvery time.Duration) drainResult {
 	b.StopTimer()
-	o, p, link := setUp(b, window)
+	o, p, link := setUp(b, window, signed)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go p.ackLoop(ctx)
@@ -120,16 +150,27 @@ func drain(b *testing.B, window int, alarmEvery time.Duration) drainResult {
 }
 
 // setUp starts a mosquitto, copies the backlog journal and connects a
-// platform; the link is built, not run.
-func setUp(b *testing.B, window int) (*outbox, *platform, *cloudlink.Link) {
+// platform that signs its acks (or sends them bare to a link that allows
+// that); the link is built, not run.
+func setUp(b *testing.B, window int, signed bool) (*outbox, *platform, *cloudlink.Link) {
 	url := brokertest.Start(b).URL()
-	o := newOutbox(openBacklog(b))
+	j := openBacklog(b)
+	o := newOutbox(j)
 	topics, err := contract.NewTopics(contract.DefaultRoot, kioskID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := newPlatform(b, url, topics)
-	cfg := cloudlink.Config{Broker: url, KioskID: kioskID, Topics: topics, Window: window}
+	cfg := cloudlink.Config{Broker: url, KioskID: kioskID, BootEpoch: j.BootEpoch(), Topics: topics, Window: window,
+		AllowUnsigned: !signed}
+	var key ed25519.PrivateKey
+	if signed {
+		var pub ed25519.PublicKey
+		if pub, key, err = ed25519.GenerateKey(nil); err != nil {
+			b.Fatal(err)
+		}
+		cfg.AckKeys = []ed25519.PublicKey{pub}
+	}
+	p := newPlatform(b, url, topics, key)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return o, p, cloudlink.New(cfg, o, kiosk{}, log)
 }

@@ -2,6 +2,7 @@ package drainbench
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -16,7 +17,7 @@ import (
 
 const (
 	opTimeout = 10 * time.Second
-	maxAckIDs = 1000 // ids per ack message
+	maxAckIDs = contract.MaxAckIDs // ids per ack message
 )
 
 var clientSeq atomic.Int64
@@ -49,7 +50,9 @@ func wait(tok mqtt.Token) error {
 type platform struct {
 	acker  mqtt.Client
 	topics contract.Topics
-	ids    chan string // received, to be acked
+	key    ed25519.PrivateKey  // signs each ack; nil: bare, unsigned acks
+	boots  contract.BootEpochs // the kiosk's boot, from its status
+	ids    chan string         // received, to be acked
 	failed atomic.Value
 
 	mu       sync.Mutex
@@ -58,13 +61,17 @@ type platform struct {
 	arrivals map[string]time.Time // alarm id → first arrival
 }
 
-func newPlatform(b *testing.B, url string, topics contract.Topics) *platform {
+func newPlatform(b *testing.B, url string, topics contract.Topics, key ed25519.PrivateKey) *platform {
 	b.Helper()
-	p := &platform{topics: topics, ids: make(chan string, 2*backlog),
+	p := &platform{topics: topics, key: key, ids: make(chan string, 2*backlog),
 		seen: map[string]bool{}, arrivals: map[string]time.Time{}}
 	p.acker = connect(b, url, true)
 	sub := connect(b, url, true)
 	if err := wait(sub.Subscribe(topics.Events(), 1, p.onEvent)); err != nil {
+		b.Fatalf("subscribe: %v", err)
+	}
+	onStatus := func(_ mqtt.Client, m mqtt.Message) { p.boots.SeeRetained(m.Payload()) }
+	if err := wait(sub.Subscribe(topics.Status(), 1, onStatus)); err != nil {
 		b.Fatalf("subscribe: %v", err)
 	}
 	return p
@@ -114,11 +121,24 @@ func (p *platform) ackLoop(ctx context.Context) {
 				break more
 			}
 		}
-		b, _ := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+		b, err := p.ack(ids)
+		if err != nil {
+			p.fail(err)
+			continue
+		}
 		if err := wait(p.acker.Publish(p.topics.Acks(), 1, false, b)); err != nil && ctx.Err() == nil {
 			p.fail(fmt.Errorf("publish ack: %w", err))
 		}
 	}
+}
+
+// ack is the ack message for ids: signed for the kiosk's boot, or bare.
+func (p *platform) ack(ids []string) ([]byte, error) {
+	if p.key == nil {
+		return json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+	}
+	// The link publishes its status before any event: the boot is known.
+	return contract.SignAck(p.key, contract.Ack{Kiosk: kioskID, BootEpoch: p.boots.Of(kioskID), IDs: ids})
 }
 
 func (p *platform) fail(err error) { p.failed.CompareAndSwap(nil, err) }
@@ -148,6 +168,10 @@ func (kiosk) Command(context.Context, contract.Command) *contract.ReplyError { r
 
 func (kiosk) State() contract.State {
 	return contract.State{V: contract.SchemaVersion, Kiosk: kioskID, Incidents: []contract.Incident{}}
+}
+
+func (kiosk) AckRefused(_ context.Context, _ contract.Ack, aerr *contract.AckError) {
+	panic("drainbench: ack refused: " + aerr.Error()) // the platform signs every ack
 }
 
 func (kiosk) Heartbeat() contract.Heartbeat {

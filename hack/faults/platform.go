@@ -29,8 +29,9 @@ type platform struct {
 	kiosk  string
 	topics contract.Topics
 	acks   chan string
-	key    ed25519.PrivateKey // signs commands
-	pubPEM []byte             // the kiosk trusts this
+	key    ed25519.PrivateKey  // signs commands and acks
+	pubPEM []byte              // the kiosk trusts this
+	boots  contract.BootEpochs // the kiosk's boot, from its status: every ack names it
 
 	mu       sync.Mutex
 	byID     map[string]contract.Event // first arrival of each id
@@ -99,7 +100,12 @@ func (p *platform) keepConnected(ctx context.Context, role string, use func(cont
 
 // subscribed subscribes to the kiosk's events and waits for the end.
 func (p *platform) subscribed(ctx context.Context, c mqtt.Client, lost <-chan struct{}) {
-	tok := c.Subscribe(p.topics.Events(), 1, func(_ mqtt.Client, m mqtt.Message) { p.store(m.Payload()) })
+	// The status first: the kiosk publishes it on connect, before any event.
+	tok := c.Subscribe(p.topics.Status(), 1, func(_ mqtt.Client, m mqtt.Message) { p.boots.SeeRetained(m.Payload()) })
+	if mqtt.WaitTokenTimeout(tok, opTimeout) != nil {
+		return
+	}
+	tok = c.Subscribe(p.topics.Events(), 1, func(_ mqtt.Client, m mqtt.Message) { p.store(m.Payload()) })
 	if mqtt.WaitTokenTimeout(tok, opTimeout) != nil {
 		return
 	}
@@ -163,7 +169,12 @@ func (p *platform) acking(ctx context.Context, c mqtt.Client, lost <-chan struct
 		case id := <-p.acks:
 			ids = p.batch(id)
 		}
-		b, _ := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+		// Signed for the boot of the kiosk's latest status. If it restarted
+		// meanwhile, the ack is refused and the kiosk sends the events again.
+		b, err := contract.SignAck(p.key, contract.Ack{Kiosk: p.kiosk, BootEpoch: p.boots.Of(p.kiosk), IDs: ids})
+		if err != nil {
+			continue // no status yet: the kiosk sends the events again
+		}
 		if mqtt.WaitTokenTimeout(c.Publish(p.topics.Acks(), 1, false, b), opTimeout) != nil {
 			return
 		}

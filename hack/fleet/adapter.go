@@ -57,6 +57,12 @@ func (a *linkAdapter) Command(context.Context, contract.Command) *contract.Reply
 	return &contract.ReplyError{Code: contract.ErrRejected, Message: "the fleet simulator takes no commands"}
 }
 
+// AckRefused logs a refused ack; the fleet's consumer signs every ack, so
+// any refusal is a fault of the simulation.
+func (a *linkAdapter) AckRefused(_ context.Context, ack contract.Ack, aerr *contract.AckError) {
+	a.log.Warn("ack refused", "code", aerr.Code, "reason", aerr.Message, "ids", len(ack.IDs))
+}
+
 func (a *linkAdapter) State() contract.State {
 	st := contract.State{
 		V: contract.SchemaVersion, Kiosk: a.journal.KioskID(), BootEpoch: a.journal.BootEpoch(),

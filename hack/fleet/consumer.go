@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,10 @@ import (
 // of the group "fleet", so several consumers split the fleet's load.
 const sharedEvents = "$share/fleet/gongzhi/v1/+/events"
 
+// statuses tells the acker each kiosk's current boot epoch, which every ack
+// must name (not shared: retained messages do not reach shared subscriptions).
+const statuses = "gongzhi/v1/+/status"
+
 // consumer plays the station side: several connections in one shared
 // subscription receive the events; one goroutine stores each batch in a
 // bbolt file (one fsynced transaction), notes it in the ledger and only then
@@ -29,6 +34,9 @@ type consumer struct {
 	db         *bolt.DB
 	subs       []mqtt.Client
 	acker      mqtt.Client
+	key        ed25519.PrivateKey  // signs every ack
+	boots      contract.BootEpochs // each kiosk's boot, from its status
+	unsigned   atomic.Int64        // acks not sent: the kiosk's boot not known yet
 	toAck      chan received
 	reconnects atomic.Int64
 	bad        atomic.Int64    // messages that did not decode
@@ -48,17 +56,32 @@ var eventsBucket = []byte("events")
 
 // startConsumer opens its store at dbPath, connects n subscribers and the
 // acker to url and starts acking; it returns once all are subscribed.
-func startConsumer(ctx context.Context, url string, n int, book *ledger, dbPath string) (*consumer, error) {
+func startConsumer(ctx context.Context, url string, n int, book *ledger, dbPath string, key ed25519.PrivateKey) (*consumer, error) {
 	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("consumer store: %w", err)
 	}
-	c := &consumer{book: book, db: db, toAck: make(chan received, 1<<16)}
+	c := &consumer{book: book, db: db, key: key, toAck: make(chan received, 1<<16)}
+	subscribed := make(chan error, 1)
 	c.acker = mqtt.NewClient(c.options(url, "fleet-acker").
-		SetOnConnectHandler(func(mqtt.Client) { c.reconnects.Add(1) }))
+		SetOnConnectHandler(func(cl mqtt.Client) {
+			c.reconnects.Add(1)
+			tok := cl.Subscribe(statuses, 1, func(_ mqtt.Client, m mqtt.Message) { c.boots.SeeRetained(m.Payload()) })
+			go func() { // not in the handler: it would block paho's connect
+				select {
+				case subscribed <- waitToken(tok):
+				default:
+				}
+			}()
+		}))
 	if err := connect(c.acker); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := <-subscribed; err != nil {
+		c.acker.Disconnect(0)
+		db.Close()
+		return nil, fmt.Errorf("subscribe %s: %w", statuses, err)
 	}
 	for i := range n {
 		if err := c.connectSubscriber(url, "fleet-consumer-"+strconv.Itoa(i)); err != nil {
@@ -209,8 +232,21 @@ func (c *consumer) publishAck(kiosk string, ids []string) {
 		slog.Error("ack topic", "kiosk", kiosk, "err", err)
 		return
 	}
-	b, _ := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
-	c.acker.Publish(topics.Acks(), 1, false, b)
+	boot := c.boots.Of(kiosk)
+	if boot == 0 {
+		c.unsigned.Add(int64(len(ids))) // the kiosk re-sends them after its ack timeout
+		return
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), contract.MaxAckIDs)
+		b, err := contract.SignAck(c.key, contract.Ack{Kiosk: kiosk, BootEpoch: boot, IDs: ids[:n]})
+		if err != nil {
+			slog.Error("sign ack", "kiosk", kiosk, "err", err)
+			return
+		}
+		c.acker.Publish(topics.Acks(), 1, false, b)
+		ids = ids[n:]
+	}
 }
 
 // close disconnects everything; call after the ctx given to startConsumer is done.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,6 +36,7 @@ type kioskSettings struct {
 	Broker     string
 	Heartbeat  time.Duration
 	AckTimeout time.Duration
+	AckKey     ed25519.PublicKey // the consumer's: acks must be signed
 }
 
 // openKiosk opens the kiosk's journal in dir and builds its controller and
@@ -58,7 +60,7 @@ func openKiosk(dir, id string, set kioskSettings, book *ledger, log *slog.Logger
 	adapter := &linkAdapter{journal: j, controller: k.ctrl, clock: clock, started: time.Now(), log: log}
 	k.link = cloudlink.New(cloudlink.Config{
 		Broker: set.Broker, KioskID: id, BootEpoch: j.BootEpoch(), Version: "fleet",
-		HeartbeatEvery: set.Heartbeat, AckTimeout: set.AckTimeout,
+		HeartbeatEvery: set.Heartbeat, AckTimeout: set.AckTimeout, AckKeys: []ed25519.PublicKey{set.AckKey},
 	}, adapter, adapter, log.With("kiosk", id))
 	k.ctrl.OnCommit(func(events []journal.Event, _ kiosk.State) {
 		for _, ev := range events {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,14 +87,18 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	book := newLedger()
-	cons, err := startConsumer(ctx, url, cfg.Consumers, book, filepath.Join(dir, "consumer.db"))
+	ackPub, ackKey, err := ed25519.GenerateKey(nil) // the platform's ack key; every kiosk trusts it
+	if err != nil {
+		return nil, fmt.Errorf("ack key: %w", err)
+	}
+	cons, err := startConsumer(ctx, url, cfg.Consumers, book, filepath.Join(dir, "consumer.db"), ackKey)
 	if err != nil {
 		return nil, err
 	}
 	defer cons.close()
 	defer cancel() // before cons.close, which waits for its acker
 	res.Before = sampleMemory(b.pidOrZero())
-	set := kioskSettings{Broker: url, Heartbeat: cfg.Heartbeat, AckTimeout: cfg.AckTimeout}
+	set := kioskSettings{Broker: url, Heartbeat: cfg.Heartbeat, AckTimeout: cfg.AckTimeout, AckKey: ackPub}
 	kiosks, err := openFleet(dir, cfg.Kiosks, set, book, cfg.Log)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -84,8 +85,12 @@ func printWhere(cfg *config.Config, stationAddr string) {
 		fmt.Printf(`  station       http://%s   (the police console: alarms, accept, message, escalate, close)
 `, stationAddr)
 	} else {
-		fmt.Printf(`  ack (platform) mosquitto_pub -h 127.0.0.1 -t %s -m '{"v":1,"ids":["EVENT_ID"]}'
-`, topics.Acks())
+		host, port := "127.0.0.1", "1883"
+		if u, err := url.Parse(cfg.MQTT.Broker); err == nil && u.Port() != "" {
+			host, port = u.Hostname(), u.Port()
+		}
+		fmt.Printf(`  ack (platform) mosquitto_pub -h %s -p %s -t %s -m "$(go run ./hack/station sign-ack -broker %s -key %s -kiosk %s EVENT_ID)"
+`, host, port, topics.Acks(), cfg.MQTT.Broker, filepath.Join(cfg.Kiosk.StateDir, stationKey), cfg.Kiosk.ID)
 	}
 	fmt.Printf("  state dir     %s\nCtrl-C stops everything.\n", cfg.Kiosk.StateDir)
 }

@@ -5,7 +5,12 @@
 //	go run ./hack/station -broker tcp://127.0.0.1:1883 -http 127.0.0.1:8090 -key station.key -db station.db
 //
 // A missing -key file is created with a new key pair; the public half is
-// written beside it (.pub) for the kiosks' commands.public_key_files.
+// written beside it (.pub) for the kiosks' commands.public_key_files (which
+// also verify acks, unless the kiosks set acks.public_key_files).
+//
+//	go run ./hack/station sign-ack -key station.key -kiosk KIOSK EVENT_ID...
+//
+// prints a signed ack for publishing by hand (see signack.go).
 package main
 
 import (
@@ -25,6 +30,10 @@ import (
 )
 
 func main() {
+	run := run
+	if len(os.Args) > 1 && os.Args[1] == "sign-ack" {
+		run = func() error { return signAck(os.Args[2:]) }
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "station:", err)
 		os.Exit(1)

@@ -1,12 +1,10 @@
 package console
 
 import (
-	"encoding/json"
 	"slices"
 	"testing"
 	"time"
 
-	"kioskd/cloudlink/contract"
 	"kioskd/hack/brokertest"
 )
 
@@ -18,6 +16,7 @@ func BenchmarkEventToAck(b *testing.B) {
 	broker := noDelayBroker(b)
 	c, _ := startConsole(b, broker.URL(), "station", time.Minute)
 	kiosk := brokertest.Connect(b, broker.URL())
+	announce(b, kiosk, []*Console{c}, "k1")
 	acks := kiosk.Subscribe("gongzhi/v1/k1/ack")
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -44,8 +43,9 @@ func BenchmarkEventToAck(b *testing.B) {
 func BenchmarkBacklogDrain(b *testing.B) {
 	const inFlight = 256
 	broker := noDelayBroker(b)
-	c, _ := startConsole(b, broker.URL(), "station", time.Minute)
+	c, pub := startConsole(b, broker.URL(), "station", time.Minute)
 	kiosk := brokertest.Connect(b, broker.URL())
+	announce(b, kiosk, []*Console{c}, "k1")
 	acks := kiosk.Subscribe("gongzhi/v1/k1/ack")
 	events := make([]Received, b.N)
 	for i := range events {
@@ -59,12 +59,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 			sent++
 			continue
 		}
-		var ack contract.Ack
-		m := brokertest.Next(b, acks, waitLong)
-		if err := json.Unmarshal(m.Payload, &ack); err != nil {
-			b.Fatal(err)
-		}
-		acked += len(ack.IDs)
+		acked += len(openAck(b, brokertest.Next(b, acks, waitLong), pub).IDs)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")

@@ -70,6 +70,7 @@ type Console struct {
 	subscribed atomic.Bool                 // the receiving connection holds its subscriptions
 	intake     chan Received               // events from paho, to the storing loop
 	dropped    atomic.Uint64               // events refused because intake was full
+	boots      contract.BootEpochs         // each kiosk's boot, from status and heartbeat: acks name it
 
 	mu       sync.Mutex
 	fleet    map[string]*kioskInfo

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,15 +62,41 @@ func publishEvent(kiosk *brokertest.Client, r Received) {
 	kiosk.Publish("gongzhi/v1/"+r.Kiosk+"/events", r.Payload, false)
 }
 
+// announce publishes each kiosk's retained status (boot 1), as a kiosk does
+// on connect, and waits until every console knows the boot: acks name it.
+func announce(t testing.TB, client *brokertest.Client, consoles []*Console, kiosks ...string) {
+	t.Helper()
+	for _, k := range kiosks {
+		b, _ := json.Marshal(contract.Availability{V: 1, Kiosk: k, State: contract.Online, BootEpoch: 1})
+		client.Publish("gongzhi/v1/"+k+"/status", b, true)
+		for _, c := range consoles {
+			waitFor(t, "the console to see "+k+"'s status", func() bool { return c.boots.Of(k) == 1 })
+		}
+	}
+}
+
+// openAck checks an ack message from the kiosk's ack topic: signed by one of
+// keys, for that kiosk in boot 1.
+func openAck(t testing.TB, m brokertest.Message, keys ...ed25519.PublicKey) contract.Ack {
+	t.Helper()
+	kiosk := strings.TrimSuffix(strings.TrimPrefix(m.Topic, "gongzhi/v1/"), "/ack")
+	a, err := contract.OpenAck(m.Payload, keys, kiosk, 1)
+	if err != nil {
+		t.Errorf("ack %s on %s: %v", m.Payload, m.Topic, err)
+	}
+	return a
+}
+
 // ackChecker reads acks and checks, at the moment each arrives, that every
 // id in it is already in one of the stores.
 type ackChecker struct {
 	mu    sync.Mutex
 	acked map[string]int // id → times acked
+	keys  []ed25519.PublicKey
 }
 
-func checkAcks(t *testing.T, acks <-chan brokertest.Message, stores ...*Store) *ackChecker {
-	a := &ackChecker{acked: map[string]int{}}
+func checkAcks(t *testing.T, acks <-chan brokertest.Message, keys []ed25519.PublicKey, stores ...*Store) *ackChecker {
+	a := &ackChecker{acked: map[string]int{}, keys: keys}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
@@ -88,12 +115,7 @@ func checkAcks(t *testing.T, acks <-chan brokertest.Message, stores ...*Store) *
 }
 
 func (a *ackChecker) check(t *testing.T, m brokertest.Message, stores []*Store) {
-	var ack contract.Ack
-	if err := json.Unmarshal(m.Payload, &ack); err != nil || ack.V != 1 {
-		t.Errorf("ack %s: %v (v %d)", m.Payload, err, ack.V)
-		return
-	}
-	for _, id := range ack.IDs {
+	for _, id := range openAck(t, m, a.keys...).IDs {
 		found := false
 		for _, s := range stores {
 			if ok, _ := s.Has(id); ok {
@@ -123,9 +145,10 @@ func (a *ackChecker) distinct() int {
 
 func TestStoresBeforeAckAndDedupes(t *testing.T) {
 	broker := brokertest.Start(t)
-	c, _ := startConsole(t, broker.URL(), "station", time.Minute)
+	c, pub := startConsole(t, broker.URL(), "station", time.Minute)
 	kiosk := brokertest.Connect(t, broker.URL())
-	acks := checkAcks(t, kiosk.Subscribe("gongzhi/v1/k1/ack"), c.Store())
+	announce(t, kiosk, []*Console{c}, "k1")
+	acks := checkAcks(t, kiosk.Subscribe("gongzhi/v1/k1/ack"), []ed25519.PublicKey{pub}, c.Store())
 
 	const n = 50
 	for seq := uint64(1); seq <= n; seq++ {
@@ -148,9 +171,10 @@ func TestStoresBeforeAckAndDedupes(t *testing.T) {
 func TestSeqGapShownAfterGrace(t *testing.T) {
 	broker := brokertest.Start(t)
 	const grace = 500 * time.Millisecond
-	c, _ := startConsole(t, broker.URL(), "station", grace)
+	c, pub := startConsole(t, broker.URL(), "station", grace)
 	kiosk := brokertest.Connect(t, broker.URL())
-	acks := checkAcks(t, kiosk.Subscribe("gongzhi/v1/k1/ack"), c.Store())
+	announce(t, kiosk, []*Console{c}, "k1")
+	acks := checkAcks(t, kiosk.Subscribe("gongzhi/v1/k1/ack"), []ed25519.PublicKey{pub}, c.Store())
 
 	for _, seq := range []uint64{1, 2, 5, 6} {
 		publishEvent(kiosk, event("k1", seq, "fault.raised", ""))
@@ -170,10 +194,11 @@ func TestSeqGapShownAfterGrace(t *testing.T) {
 
 func TestSharedGroupSplitsEventsAndStoresEachOnce(t *testing.T) {
 	broker := brokertest.Start(t)
-	a, _ := startConsole(t, broker.URL(), "pair", time.Minute)
-	b, _ := startConsole(t, broker.URL(), "pair", time.Minute)
+	a, pubA := startConsole(t, broker.URL(), "pair", time.Minute)
+	b, pubB := startConsole(t, broker.URL(), "pair", time.Minute)
 	kiosk := brokertest.Connect(t, broker.URL())
-	acks := checkAcks(t, kiosk.Subscribe("gongzhi/v1/+/ack"), a.Store(), b.Store())
+	announce(t, kiosk, []*Console{a, b}, "k1", "k2")
+	acks := checkAcks(t, kiosk.Subscribe("gongzhi/v1/+/ack"), []ed25519.PublicKey{pubA, pubB}, a.Store(), b.Store())
 
 	const n = 200
 	want := map[string]bool{}

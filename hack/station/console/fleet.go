@@ -66,6 +66,7 @@ func (c *Console) onStatus(_ mqtt.Client, m mqtt.Message) {
 	if !ok {
 		return
 	}
+	c.boots.See(kiosk, a.BootEpoch)
 	c.mu.Lock()
 	k := c.kiosk(kiosk)
 	k.status, k.statusAt = &a, sentAt(m, a.Time, true)
@@ -79,6 +80,7 @@ func (c *Console) onHeartbeat(_ mqtt.Client, m mqtt.Message) {
 	if !ok {
 		return
 	}
+	c.boots.See(kiosk, hb.BootEpoch)
 	c.mu.Lock()
 	k := c.kiosk(kiosk)
 	k.heartbeat, k.cameras, k.heartbeatAt = &hb, hb.Cameras, sentAt(m, hb.Time, hb.ClockSynced)

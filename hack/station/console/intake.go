@@ -116,17 +116,23 @@ func (c *Console) record(batch []Received, stored []Stored) {
 	c.changed()
 }
 
-// ack tells one kiosk that its events are stored. A lost ack costs a
-// re-send, which is deduped.
+// ack tells one kiosk that its events are stored, signed for the kiosk's
+// boot as its latest status or heartbeat gave it. A lost or refused ack (the
+// kiosk restarted meanwhile) costs a re-send, which is deduped.
 func (c *Console) ack(kiosk string, ids []string) {
 	topics, err := c.root.topics(kiosk)
 	if err != nil {
 		c.log.Error("station: no ack topic", "kiosk", kiosk, "err", err)
 		return
 	}
-	b, err := json.Marshal(contract.Ack{V: contract.SchemaVersion, IDs: ids})
+	boot := c.boots.Of(kiosk)
+	if boot == 0 {
+		c.log.Warn("station: no status from the kiosk yet; not acking, it will re-send", "kiosk", kiosk, "n", len(ids))
+		return
+	}
+	b, err := contract.SignAck(c.cfg.Key, contract.Ack{Kiosk: kiosk, BootEpoch: boot, IDs: ids})
 	if err != nil {
-		c.log.Error("station: encode ack", "err", err)
+		c.log.Error("station: sign ack", "err", err)
 		return
 	}
 	if err := c.publish(topics.Acks(), b); err != nil {

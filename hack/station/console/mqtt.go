@@ -69,9 +69,10 @@ func (c *Console) subscribeAll(client mqtt.Client) {
 		filter  string
 		handler mqtt.MessageHandler
 	}{
-		{"$share/" + c.cfg.Group + "/" + c.root.filter(leafEvents), c.onEvent},
+		// Status and heartbeat before events: acks name the boot they carry.
 		{c.root.filter(leafStatus), c.onStatus},
 		{c.root.filter(leafHeartbeat), c.onHeartbeat},
+		{"$share/" + c.cfg.Group + "/" + c.root.filter(leafEvents), c.onEvent},
 		{c.root.filter(leafState), c.onState},
 		{c.root.filter(leafCameras), c.onCameras},
 		{c.root.filter(leafReplies), c.onReply},
@@ -85,7 +86,7 @@ func (c *Console) subscribeAll(client mqtt.Client) {
 		}
 	}
 	c.subscribed.Store(true)
-	c.log.Info("station: subscribed", "events", subs[0].filter)
+	c.log.Info("station: subscribed", "events", subs[2].filter)
 	c.changed()
 }
 
