@@ -59,6 +59,12 @@ func Load(j *journal.Journal) (State, error) {
 		return s, fmt.Errorf("load open incidents: %w", err)
 	}
 	for _, snap := range snaps {
+		if snap.ID == RecoverySnapshotID {
+			if err := loadRecovery(&s, snap); err != nil {
+				return s, err
+			}
+			continue
+		}
 		in := new(Incident)
 		if err := json.Unmarshal(snap.Data, in); err != nil {
 			return s, fmt.Errorf("load incident %s: %w", snap.ID, err)
@@ -144,7 +150,9 @@ func NewIncidentID() string {
 func (c *Controller) Run(ctx context.Context) error {
 	defer close(c.stopped)
 	c.lastTurn.Store(time.Now().UnixNano())
-	if _, err := c.apply(Boot{Version: c.version, Recovered: c.journal.Recovered()}); err != nil {
+	boot := bootRecovery(c.journal)
+	boot.Version = c.version
+	if _, err := c.apply(boot); err != nil {
 		return fmt.Errorf("journal the start: %w", err)
 	}
 	c.reconcileDelivered()
@@ -213,6 +221,13 @@ func toJournal(fx Effects) ([]journal.Record, []journal.Snapshot, error) {
 			return nil, nil, fmt.Errorf("encode incident %s: %w", in.ID, err)
 		}
 		snaps = append(snaps, journal.Snapshot{ID: in.ID, Open: in.Open(), Data: data})
+	}
+	if fx.Recovery != nil {
+		snap, err := recoverySnapshot(fx.Recovery)
+		if err != nil {
+			return nil, nil, err
+		}
+		snaps = append(snaps, snap)
 	}
 	return recs, snaps, nil
 }
