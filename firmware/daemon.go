@@ -122,6 +122,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.showPattern(kiosk.Pattern(s))
 	})
 	d.showPattern(kiosk.Pattern(state))
+	// The first journal check runs before the link or the HTTP server can
+	// report health, so neither ever says "not checked yet" (issue 13).
+	d.health.checkJournal(j, clock)
 	return d.runAll(ctx, br, link, ln)
 }
 

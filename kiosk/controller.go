@@ -76,11 +76,15 @@ func Load(j *journal.Journal) (State, error) {
 
 // New builds a controller around a loaded state. It does no I/O.
 func New(rules Rules, version string, j *journal.Journal, clock *Clock, s State, log *slog.Logger) *Controller {
-	return &Controller{
+	c := &Controller{
 		rules: rules, version: version, journal: j, clock: clock, log: log,
 		requests: make(chan request), stopped: make(chan struct{}), state: s,
 		reconcileEvery: 30 * time.Second,
 	}
+	// A loop that has not started yet has not stalled: without this, a
+	// health report between New and Run would say "stalled for 56 years".
+	c.lastTurn.Store(time.Now().UnixNano())
+	return c
 }
 
 // OnCommit registers f; call before Run.

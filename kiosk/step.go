@@ -43,8 +43,8 @@ const (
 var EventTypes = []string{
 	EvKioskStarted, EvRegistered, EvPressedAgain, EvUrgent, EvDelivered,
 	EvAccepted, EvMessage, EvNoteAdded, EvHandledOnSite, EvEscalated, EvCancelled,
-	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered,
-	EvClockStepped, EvCommandRefused, EvRecoveryAcknowledged,
+	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered, EvRecoveryAcknowledged,
+	EvClockStepped, EvCommandRefused,
 	EvClipRecording, EvClipReady, EvClipFailed, EvClipUploadProgress, EvClipUploaded,
 	EvClipUploadFailed, EvCameraState,
 	EvSelfTestPassed, EvSelfTestFailed, EvUpdateDownload, EvUpdateDeferred, EvUpdateVerified,
