@@ -31,6 +31,7 @@ type Controller struct {
 	log       *slog.Logger
 	requests  chan request
 	stopped   chan struct{} // closed when Run returns
+	booted    chan struct{} // closed when Run has journaled the start
 	committed []Committed
 	lastTurn  atomic.Int64 // unix nanoseconds of the loop's last turn
 	// reconcileEvery: how often Run mends incidents whose ack reached the
@@ -78,7 +79,7 @@ func Load(j *journal.Journal) (State, error) {
 func New(rules Rules, version string, j *journal.Journal, clock *Clock, s State, log *slog.Logger) *Controller {
 	c := &Controller{
 		rules: rules, version: version, journal: j, clock: clock, log: log,
-		requests: make(chan request), stopped: make(chan struct{}), state: s,
+		requests: make(chan request), stopped: make(chan struct{}), booted: make(chan struct{}), state: s,
 		reconcileEvery: 30 * time.Second,
 	}
 	// A loop that has not started yet has not stalled: without this, a
@@ -96,6 +97,10 @@ func (c *Controller) State() State {
 	defer c.mu.RUnlock()
 	return c.state.Clone()
 }
+
+// Booted is closed once Run has journaled the start, and with it what the
+// start found (a journal recovery): report state or health only after it.
+func (c *Controller) Booted() <-chan struct{} { return c.booted }
 
 // Alive reports an error if the loop has not turned in the last few seconds.
 func (c *Controller) Alive() error {
@@ -159,6 +164,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if _, err := c.apply(boot); err != nil {
 		return fmt.Errorf("journal the start: %w", err)
 	}
+	close(c.booted)
 	c.reconcileDelivered()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
