@@ -68,12 +68,37 @@ func TestStepJournalRecovery(t *testing.T) {
 }
 
 // The degraded state is journaled: it survives restarts until someone
-// acknowledges it, and the acknowledgement survives them too.
+// acknowledges it, and the acknowledgement survives them too. The journal is
+// garbage, or a real one cut to half its size.
 func TestControllerRecoverySurvivesRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "journal.db")
-	if err := os.WriteFile(path, []byte(strings.Repeat("not a journal ", 5000)), 0o600); err != nil {
-		t.Fatal(err)
+	garbage := func(t *testing.T, path string) {
+		if err := os.WriteFile(path, []byte(strings.Repeat("not a journal ", 5000)), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+	truncated := func(t *testing.T, path string) {
+		c, _, stop := runController(t, path)
+		for range 50 {
+			if _, err := c.Submit(context.Background(), Press{Request: Police}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, fi.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("garbage", func(t *testing.T) { checkRecoverySurvives(t, garbage) })
+	t.Run("truncated", func(t *testing.T) { checkRecoverySurvives(t, truncated) })
+}
+
+func checkRecoverySurvives(t *testing.T, damage func(t *testing.T, path string)) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	damage(t, path)
 	c, j, stop := runController(t, path)
 	aside := j.Recovered()
 	if aside == "" {
