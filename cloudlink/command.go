@@ -92,7 +92,7 @@ func (l *Link) checkCommand(payload []byte) (contract.Command, *contract.ReplyEr
 	}
 	switch cmd.Name {
 	case contract.CmdAccept, contract.CmdMessage, contract.CmdEscalate, contract.CmdClose, contract.CmdUploadClip,
-		contract.CmdSelfTest, contract.CmdUpdate, contract.CmdClipLink:
+		contract.CmdSelfTest, contract.CmdUpdate, contract.CmdClipLink, contract.CmdAcknowledgeRecovery:
 		return cmd, nil
 	}
 	return cmd, replyError(contract.ErrUnknownCommand, "unknown command %q", cmd.Name)

@@ -43,6 +43,7 @@ type session struct {
 	pubacks      []puback           // publishes awaiting the broker's PUBACK, oldest first
 	lastState    []byte             // the State payload last published in this session
 	lastCameras  []byte             // the camera report last published; see cameras.go
+	beatStatus   string             // the status of the heartbeat last published; see heartbeat.go
 }
 
 func newSession(l *Link, tlsConfig *tls.Config) *session {
@@ -196,6 +197,9 @@ func (s *session) loop(ctx context.Context) error {
 			if err == nil {
 				err = s.publishCameras(ctx, false)
 			}
+			if err == nil {
+				err = s.heartbeatOnChange(ctx)
+			}
 		case <-tick.C:
 			err = s.resend()
 			if err == nil {
@@ -347,6 +351,7 @@ func (s *session) publishHeartbeat(ctx context.Context) error {
 		s.l.log.Error("cloudlink: cannot encode heartbeat", "err", err)
 		return nil // a kiosk bug; the link stays up for events
 	}
+	s.beatStatus = hb.Status
 	return s.wait(ctx, s.client.Publish(s.cfg.Topics.Heartbeat(), 1, true, b), "publish heartbeat")
 }
 

@@ -132,6 +132,8 @@ func commandInput(cmd contract.Command) (kiosk.Input, error) {
 		return kiosk.Close{Incident: a.Incident, By: a.By, Outcome: a.Outcome}, err
 	case contract.CmdUploadClip:
 		return nil, nil // not a controller input: Command hands it to uploadClip
+	case contract.CmdAcknowledgeRecovery:
+		return acknowledgeInput(cmd.Args)
 	}
 	return nil, errors.New("unknown command " + cmd.Name)
 }

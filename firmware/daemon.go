@@ -123,6 +123,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.showPattern(kiosk.Pattern(s))
 	})
 	d.showPattern(kiosk.Pattern(state))
+	// The first journal check runs before the link or the HTTP server can
+	// report health, so neither ever says "not checked yet" (issue 13).
+	d.health.checkJournal(j, clock)
 	return d.runAll(ctx, br, link, ln)
 }
 
@@ -171,6 +174,13 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 	g, ctx := errgroup.WithContext(ctx)
 	events := make(chan devices.InputEvent, 64)
 	g.Go(func() error { return ctrl.Run(ctx) })
+	// Nothing reports state or health before the start is journaled: a
+	// journal recovery found at open shows from the first heartbeat on.
+	select {
+	case <-ctrl.Booted():
+	case <-ctx.Done(): // Run failed, or we are stopping
+		return g.Wait()
+	}
 	g.Go(func() error { return link.Run(ctx) })
 	g.Go(func() error { return d.forwardInputs(ctx, ctrl, events) })
 	g.Go(func() error { d.health.watchJournal(ctx, j, br.clock); return nil })

@@ -31,18 +31,25 @@ func newHealth() *health { return &health{inputs: map[string]error{}} }
 
 // watchJournal writes to the journal every few seconds to know it still can;
 // the write also moves the persisted clock floor forward.
+// Run calls checkJournal once itself before anything reports health, so
+// that the first heartbeat and /healthz never report "not checked yet".
 func (h *health) watchJournal(ctx context.Context, j *journal.Journal, clock *kiosk.Clock) {
 	for {
-		err := j.Touch(clock.Now())
-		h.mu.Lock()
-		h.journalErr, h.journalAt = err, time.Now()
-		h.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(10 * time.Second):
 		}
+		h.checkJournal(j, clock)
 	}
+}
+
+// checkJournal writes to the journal once and notes how it went.
+func (h *health) checkJournal(j *journal.Journal, clock *kiosk.Clock) {
+	err := j.Touch(clock.Now())
+	h.mu.Lock()
+	h.journalErr, h.journalAt = err, time.Now()
+	h.mu.Unlock()
 }
 
 func (h *health) setInput(name string, err error) {
@@ -74,5 +81,7 @@ func (h *health) report(ctrl *kiosk.Controller, link *cloudlink.Link) screen.Hea
 		details["input:"+name] = "ok"
 		note("input:"+name, err)
 	}
-	return screen.Health{AlarmPath: errors.Join(problems...), Details: details, Link: link.Status()}
+	alarmPath, rec := errors.Join(problems...), ctrl.State().Recovery
+	return screen.Health{AlarmPath: alarmPath, Details: details, Link: link.Status(),
+		Status: status(alarmPath, rec), Recovery: rec}
 }

@@ -19,9 +19,11 @@ func (b *bridge) Heartbeat() contract.Heartbeat {
 		OpenIncidents: len(st.Incidents), Faults: []string{}, Cameras: b.cameraStatuses(),
 		LastSelfTest: b.upkeep.lastSelfTest(),
 	}
-	if err := b.alarmPath(); err != nil {
+	err := b.alarmPath()
+	if err != nil {
 		hb.AlarmPathHealthy, hb.AlarmPathProblem = false, err.Error()
 	}
+	hb.Status, hb.JournalRecovery = status(err, st.Recovery), wireRecovery(st.Recovery)
 	for key := range st.Faults {
 		hb.Faults = append(hb.Faults, key)
 	}

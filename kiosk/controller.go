@@ -31,6 +31,7 @@ type Controller struct {
 	log       *slog.Logger
 	requests  chan request
 	stopped   chan struct{} // closed when Run returns
+	booted    chan struct{} // closed when Run has journaled the start
 	committed []Committed
 	lastTurn  atomic.Int64 // unix nanoseconds of the loop's last turn
 	// reconcileEvery: how often Run mends incidents whose ack reached the
@@ -59,6 +60,12 @@ func Load(j *journal.Journal) (State, error) {
 		return s, fmt.Errorf("load open incidents: %w", err)
 	}
 	for _, snap := range snaps {
+		if snap.ID == RecoverySnapshotID {
+			if err := loadRecovery(&s, snap); err != nil {
+				return s, err
+			}
+			continue
+		}
 		in := new(Incident)
 		if err := json.Unmarshal(snap.Data, in); err != nil {
 			return s, fmt.Errorf("load incident %s: %w", snap.ID, err)
@@ -70,11 +77,15 @@ func Load(j *journal.Journal) (State, error) {
 
 // New builds a controller around a loaded state. It does no I/O.
 func New(rules Rules, version string, j *journal.Journal, clock *Clock, s State, log *slog.Logger) *Controller {
-	return &Controller{
+	c := &Controller{
 		rules: rules, version: version, journal: j, clock: clock, log: log,
-		requests: make(chan request), stopped: make(chan struct{}), state: s,
+		requests: make(chan request), stopped: make(chan struct{}), booted: make(chan struct{}), state: s,
 		reconcileEvery: 30 * time.Second,
 	}
+	// A loop that has not started yet has not stalled: without this, a
+	// health report between New and Run would say "stalled for 56 years".
+	c.lastTurn.Store(time.Now().UnixNano())
+	return c
 }
 
 // OnCommit registers f; call before Run.
@@ -86,6 +97,10 @@ func (c *Controller) State() State {
 	defer c.mu.RUnlock()
 	return c.state.Clone()
 }
+
+// Booted is closed once Run has journaled the start, and with it what the
+// start found (a journal recovery): report state or health only after it.
+func (c *Controller) Booted() <-chan struct{} { return c.booted }
 
 // Alive reports an error if the loop has not turned in the last few seconds.
 func (c *Controller) Alive() error {
@@ -144,9 +159,12 @@ func NewIncidentID() string {
 func (c *Controller) Run(ctx context.Context) error {
 	defer close(c.stopped)
 	c.lastTurn.Store(time.Now().UnixNano())
-	if _, err := c.apply(Boot{Version: c.version, Recovered: c.journal.Recovered()}); err != nil {
+	boot := bootRecovery(c.journal)
+	boot.Version = c.version
+	if _, err := c.apply(boot); err != nil {
 		return fmt.Errorf("journal the start: %w", err)
 	}
+	close(c.booted)
 	c.reconcileDelivered()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -213,6 +231,13 @@ func toJournal(fx Effects) ([]journal.Record, []journal.Snapshot, error) {
 			return nil, nil, fmt.Errorf("encode incident %s: %w", in.ID, err)
 		}
 		snaps = append(snaps, journal.Snapshot{ID: in.ID, Open: in.Open(), Data: data})
+	}
+	if fx.Recovery != nil {
+		snap, err := recoverySnapshot(fx.Recovery)
+		if err != nil {
+			return nil, nil, err
+		}
+		snaps = append(snaps, snap)
 	}
 	return recs, snaps, nil
 }

@@ -103,11 +103,17 @@ type Fault struct {
 	Since  time.Time `json:"since"`
 }
 
-// State is everything the controller owns: the open incidents and the active faults.
+// State is everything the controller owns: the open incidents, the active
+// faults and a journal recovery waiting to be acknowledged (see recovery.go).
 type State struct {
 	Incidents map[string]*Incident `json:"incidents"`
 	Faults    map[string]Fault     `json:"faults"`
+	Recovery  *Recovery            `json:"recovery,omitempty"` // never changed in place: replaced
 }
+
+// Degraded reports whether the kiosk works on after a journal recovery that
+// no person has acknowledged yet.
+func (s State) Degraded() bool { return s.Recovery != nil }
 
 // NewState returns an empty state.
 func NewState() State {
@@ -123,6 +129,7 @@ func (s State) Clone() State {
 	for k, f := range s.Faults {
 		c.Faults[k] = f
 	}
+	c.Recovery = s.Recovery
 	return c
 }
 

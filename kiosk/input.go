@@ -94,7 +94,8 @@ type Tick struct{}
 // Boot is the first input after a start; it journals the start itself.
 type Boot struct {
 	Version   string
-	Recovered string // a journal file set aside at open, or ""
+	Recovered string   // a journal file set aside at open, or ""
+	Salvage   *Salvage // what was rescued from it, when the journal says
 }
 
 func (Press) isInput()        {}

@@ -44,7 +44,7 @@ const (
 var EventTypes = []string{
 	EvKioskStarted, EvRegistered, EvPressedAgain, EvUrgent, EvDelivered,
 	EvAccepted, EvMessage, EvNoteAdded, EvHandledOnSite, EvEscalated, EvCancelled,
-	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered,
+	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered, EvRecoveryAcknowledged,
 	EvClockStepped, EvCommandRefused, EvAckRefused,
 	EvClipRecording, EvClipReady, EvClipFailed, EvClipUploadProgress, EvClipUploaded,
 	EvClipUploadFailed, EvCameraState,
@@ -88,6 +88,7 @@ var urgentTypes = []string{EvRegistered, EvPressedAgain, EvUrgent}
 type Effects struct {
 	Records   []Record
 	Snapshots []*Incident
+	Recovery  *Recovery // the journal recovery condition as it is after the step, if it changed
 }
 
 // Empty reports whether the step changed nothing.
@@ -112,7 +113,7 @@ func (r Rules) Step(s State, in Input, now time.Time) (State, Effects, error) {
 }
 
 func shallowCopy(s State) State {
-	c := State{Incidents: make(map[string]*Incident, len(s.Incidents)), Faults: make(map[string]Fault, len(s.Faults))}
+	c := State{Incidents: make(map[string]*Incident, len(s.Incidents)), Faults: make(map[string]Fault, len(s.Faults)), Recovery: s.Recovery}
 	for k, v := range s.Incidents {
 		c.Incidents[k] = v
 	}
@@ -167,6 +168,8 @@ func (st *step) apply(in Input) error {
 		st.selfTestDone(in)
 	case UpdateNews:
 		return st.updateNews(in)
+	case AcknowledgeRecovery:
+		return st.acknowledgeRecovery(in)
 	case CommandRefused:
 		st.fx.Records = append(st.fx.Records, Record{Type: EvCommandRefused, Data: map[string]any{
 			"code": in.Code, "message": in.Message, "command": in.Command, "name": in.Name,
@@ -337,8 +340,7 @@ func (st *step) clearFault(key string) {
 func (st *step) boot(b Boot) {
 	st.fx.Records = append(st.fx.Records, Record{Type: EvKioskStarted, Data: map[string]any{"version": b.Version, "open_incidents": len(st.s.Incidents)}})
 	if b.Recovered != "" {
-		st.fx.Records = append(st.fx.Records, Record{Type: EvJournalRecovered, Data: map[string]any{"set_aside": b.Recovered}})
-		st.raiseFault(faultJournalAside, "journal could not be opened and was set aside at "+b.Recovered)
+		st.recovered(b)
 	}
 }
 

@@ -257,6 +257,9 @@ type Heartbeat struct {
 	Faults           []string       `json:"faults"`
 	Cameras          []CameraStatus `json:"cameras"`                  // empty until cameras are configured
 	LastSelfTest     *SelfTest      `json:"last_self_test,omitempty"` // nil until one has run
+	// Status sums the above up: ok, degraded or unhealthy (see StatusOK).
+	Status          string           `json:"status"`
+	JournalRecovery *JournalRecovery `json:"journal_recovery,omitempty"` // nil unless one waits for a person
 }
 
 // CameraStatus is one camera's honest health: connected with no frame for

@@ -48,6 +48,8 @@ var EventTypes = []EventType{
 		Data: []string{"fault"}},
 	{Name: "journal.recovered", Doc: "the journal could not be opened and was set aside; seq and boot_epoch start again from 1",
 		Data: []string{"set_aside"}},
+	{Name: "journal.recovery_acknowledged", Doc: "a person acknowledged the journal recovery set_aside found at since (by the guard console or the acknowledge_recovery command); the kiosk is no longer degraded",
+		Data: []string{"by", "note", "set_aside", "since"}},
 	{Name: "clock.stepped", Doc: "the kiosk clock was stepped to a synchronised clock; open incidents' times moved by delta_ms",
 		Data: []string{"delta_ms", "from", "to", "incidents"}},
 	{Name: "security.command_refused", Doc: "a command was refused for its signature, address, counter or expiry, or was not a signed envelope; nothing changed",

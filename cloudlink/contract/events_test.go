@@ -106,10 +106,17 @@ func eventExamples(t *testing.T) []example {
 		"addressed_to": "", "boot_epoch": 0, "id_count": 1}})
 	// A journal set aside starts again at boot epoch 1, seq 1 (kiosk.started), 2.
 	rec := Event{V: SchemaVersion, ID: exEventID(2), Kiosk: exKiosk, BootEpoch: 1, Seq: 2, Type: "journal.recovered",
-		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": "/var/lib/kioskd/journal.db.broken-20250315T112653Z"})}
+		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": exSetAside})}
 	out = append(out, example{Name: rec.Type, Summary: "seq 2 of a new journal", Payload: mustJSON(t, rec)})
+	ack := Event{V: SchemaVersion, ID: exEventID(9), Kiosk: exKiosk, BootEpoch: 1, Seq: 9, Type: "journal.recovery_acknowledged",
+		Time: at(91000), ClockSynced: true, Data: mustJSON(t, map[string]any{"by": "王警官",
+			"note": "journal.db damaged by a power cut; the salvaged alarms arrived", "set_aside": exSetAside, "since": at(90000)})}
+	out = append(out, example{Name: ack.Type, Summary: "a person acknowledged the recovery", Payload: mustJSON(t, ack)})
 	return out
 }
+
+// exSetAside is where the examples' damaged journal was kept.
+const exSetAside = "/var/lib/kioskd/journal.db.broken-20250315T112653Z"
 
 func callSteps() []eventStep {
 	none := func(*snapshot) {}

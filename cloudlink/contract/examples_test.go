@@ -58,8 +58,11 @@ func examples(t *testing.T) map[string][]example {
 		"SignedCommand": signedCommandExamples(t),
 		"Reply":         replyExamples(t),
 		"State":         {ex("one open call", "One accepted police call.", exState())},
-		"Heartbeat":     {ex("healthy", "A kiosk whose alarm path is healthy, with two cameras (one without video) and one open incident.", exHeartbeat())},
-		"CameraReport":  {ex("two cameras", "One camera online, one connected without video.", exCameraReport())},
+		"Heartbeat": {
+			ex("healthy", "A kiosk whose alarm path is healthy, with two cameras (one without video) and one open incident.", exHeartbeat()),
+			ex("degraded", "A kiosk working on after a journal recovery that no person has acknowledged yet.", exDegradedHeartbeat()),
+		},
+		"CameraReport": {ex("two cameras", "One camera online, one connected without video.", exCameraReport())},
 	}
 }
 
@@ -82,6 +85,7 @@ func exCommands(t *testing.T) []Command {
 		cmd(3600, exClipLinkCmd, CmdClipLink, ClipLinkArgs{Incident: exIncID, Clip: exClipID}),
 		cmd(7390, "c-20250314-0006", CmdSelfTest, SelfTestArgs{Reason: "after replacing the police button"}),
 		cmd(7990, exUpdateCmd, CmdUpdate, exUpdateArgs()),
+		cmd(91000, "c-20250315-0001", CmdAcknowledgeRecovery, AcknowledgeRecoveryArgs{By: "王警官", Note: "journal.db damaged by a power cut; the salvaged alarms arrived"}),
 	}
 }
 
@@ -163,6 +167,24 @@ func exHeartbeat() Heartbeat {
 		Faults:       []string{},
 		Cameras:      exCameraStatuses(),
 		LastSelfTest: func() *SelfTest { s := exSelfTest("schedule", -3*3600); return &s }(),
+		Status:       StatusOK,
+	}
+}
+
+// exDegradedHeartbeat is the kiosk after a journal recovery (see the
+// journal.recovered example), before anyone acknowledged it.
+func exDegradedHeartbeat() Heartbeat {
+	return Heartbeat{
+		V: SchemaVersion, Kiosk: exKiosk, BootEpoch: 8, Time: at(90060), ClockSynced: true,
+		UptimeSeconds: 60, Version: exVersion, AlarmPathHealthy: true,
+		DiskFreeBytes: 12_884_901_888, JournalBytes: 2_097_152, JournalMaxBytes: 268_435_456,
+		OpenIncidents: 1, Faults: []string{"journal_recovered"}, Cameras: []CameraStatus{},
+		Status: StatusDegraded,
+		JournalRecovery: &JournalRecovery{
+			SetAside: exSetAside, Since: at(90000),
+			Salvage: &Salvage{Events: 412, Requeued: 3, OpenIncidents: 1, SeqFrom: 512, BootEpoch: 7,
+				Reason: "journal: corrupt file: page 37 out of range"},
+		},
 	}
 }
 

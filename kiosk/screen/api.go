@@ -28,6 +28,11 @@ type Health struct {
 	AlarmPath error
 	Details   map[string]string // e.g. "journal": "ok", "controller": "ok"
 	Link      any               // the cloud link's status, reported as it is
+	// Status sums it up as the heartbeat does: ok, degraded (the alarm path
+	// works but a journal recovery waits for a person) or unhealthy; ""
+	// means ok or unhealthy, by AlarmPath.
+	Status   string
+	Recovery *kiosk.Recovery // the journal recovery waiting, or nil
 }
 
 // Server serves the API.
@@ -48,13 +53,21 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// healthz answers 503 only when the alarm path is broken. A degraded kiosk
+// still takes presses, so it answers 200 and says degraded in the body.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := s.Health()
-	body := map[string]any{"alarm_path": "ok", "details": h.Details, "link": h.Link}
+	body := map[string]any{"status": h.Status, "alarm_path": "ok", "details": h.Details, "link": h.Link}
 	code := http.StatusOK
 	if h.AlarmPath != nil {
 		body["alarm_path"] = h.AlarmPath.Error()
 		code = http.StatusServiceUnavailable
+	}
+	if h.Status == "" {
+		body["status"] = map[bool]string{true: "ok", false: "unhealthy"}[h.AlarmPath == nil]
+	}
+	if h.Recovery != nil {
+		body["journal_recovery"] = h.Recovery
 	}
 	writeJSON(w, code, body)
 }

@@ -68,6 +68,7 @@ func (g *Guard) Handler() http.Handler {
 	mux.HandleFunc("GET /guard/session", g.withSession(false, g.sessionInfo))
 	mux.HandleFunc("GET /guard/events", g.withSession(false, g.events))
 	mux.HandleFunc("POST /guard/incidents/{id}/{action}", g.withSession(true, g.action))
+	mux.HandleFunc("POST /guard/recovery/acknowledge", g.withSession(true, g.acknowledgeRecovery))
 	g.cameraRoutes(mux)
 	g.videoRoutes(mux)
 	assets, _ := fs.Sub(guardAssets, "assets/guard/static") // a directory embedded above

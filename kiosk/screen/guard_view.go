@@ -19,6 +19,7 @@ type consoleView struct {
 	Now       time.Time // kiosk time when rendered: the page's countdowns start from it
 	Online    bool
 	Faults    []kiosk.Fault
+	Recovery  *kiosk.Recovery // a journal recovery waiting for a person: the banner
 	Incidents []incidentView
 	Cameras   []CameraHealth
 }
@@ -73,7 +74,8 @@ var closeOutcomes = append(slices.Clone(kiosk.Outcomes), closedHandedOver, close
 
 // view builds the console's view of s for one guard.
 func (g *Guard) view(s kiosk.State, user, csrf string) consoleView {
-	v := consoleView{KioskID: g.KioskID, User: user, CSRF: csrf, Now: g.Now(), Online: g.Online(), Cameras: g.cameras()}
+	v := consoleView{KioskID: g.KioskID, User: user, CSRF: csrf, Now: g.Now(), Online: g.Online(), Cameras: g.cameras(),
+		Recovery: s.Recovery}
 	for _, f := range s.Faults {
 		v.Faults = append(v.Faults, f)
 	}

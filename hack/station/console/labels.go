@@ -33,8 +33,9 @@ var (
 		"incident.closed": "结案 Closed", "incident.overdue": "超时 Overdue",
 		"fault.raised": "故障 Fault", "fault.cleared": "故障解除 Fault cleared",
 		"journal.recovered": "日志恢复 Journal recovered", "clock.stepped": "时钟校正 Clock stepped",
-		"security.command_refused": "指令被拒 Command refused",
-		"clip.recording":           "录像中 Clip recording", "clip.ready": "录像就绪 Clip ready",
+		"journal.recovery_acknowledged": "日志恢复已确认 Recovery acknowledged",
+		"security.command_refused":      "指令被拒 Command refused",
+		"clip.recording":                "录像中 Clip recording", "clip.ready": "录像就绪 Clip ready",
 		"clip.failed": "录像失败 Clip failed", "clip.upload_progress": "上传中 Clip uploading",
 		"clip.uploaded": "录像已上传 Clip uploaded", "clip.upload_failed": "上传失败 Clip upload failed",
 		"camera.state":     "摄像头状态 Camera state",
@@ -48,6 +49,7 @@ var (
 		"accept": "接警 Accept", "message": "留言 Message", "escalate": "转派出所 Escalate",
 		"close": "结案 Close", contract.CmdUploadClip: "调取录像 Clip upload",
 		contract.CmdSelfTest: "自检 Self-test", contract.CmdUpdate: "升级 Update",
+		contract.CmdAcknowledgeRecovery: "确认日志恢复 Acknowledge recovery",
 	}
 	outcomeLabels = map[string]string{
 		"ok": "成功 ok", "pending": "等待回复 pending", "no_reply": "无回复 no reply",

@@ -158,6 +158,8 @@ func formArgs(name string, get func(string) string) (any, error) {
 		return contract.CloseArgs{Incident: incident, By: operator, Outcome: get("outcome")}, nil
 	case contract.CmdUploadClip:
 		return contract.UploadClipArgs{Incident: incident, Clip: get("clip"), URL: get("url")}, nil
+	case contract.CmdAcknowledgeRecovery:
+		return contract.AcknowledgeRecoveryArgs{By: operator, Note: strings.TrimSpace(get("note"))}, nil
 	}
 	return nil, fmt.Errorf("unknown action %q", name)
 }

@@ -26,6 +26,7 @@ func TestFormArgs(t *testing.T) {
 		{"escalate", map[string]string{"incident": "i1", "operator": "w", "reason": "r"}, `{"incident":"i1","by":"w","reason":"r"}`, false},
 		{"close", map[string]string{"incident": "i1", "operator": "w", "outcome": "o"}, `{"incident":"i1","by":"w","outcome":"o"}`, false},
 		{"upload_clip", map[string]string{"incident": "i1", "clip": "c1", "url": "http://x/u"}, `{"incident":"i1","clip":"c1","url":"http://x/u"}`, false},
+		{"acknowledge_recovery", map[string]string{"operator": " 王警官 ", "note": " 已核对 "}, `{"by":"王警官","note":"已核对"}`, false},
 		{"reboot", map[string]string{}, "", true},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ const operator = document.getElementById("operator");
 const titles = {
   accept: "接警 Accept", message: "留言 Message to citizen", escalate: "转派出所 Escalate",
   close: "结案 Close", upload_clip: "调取录像 Ask for clip upload",
+  acknowledge_recovery: "确认日志恢复 Acknowledge journal recovery",
 };
 let skew = 0; // server clock minus browser clock, ms
 
@@ -62,8 +63,8 @@ setInterval(tick, 1000);
 live.addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action]");
   if (!button) return;
-  const card = button.closest("[data-incident]");
-  open(button.dataset.action, card.dataset.kiosk, card.dataset.incident, card);
+  const card = button.closest("[data-incident], [data-kiosk]"); // an incident, or a kiosk's own action
+  open(button.dataset.action, card.dataset.kiosk, card.dataset.incident || "", card);
 });
 function open(action, kiosk, incident, card) {
   form.reset();
@@ -74,7 +75,7 @@ function open(action, kiosk, incident, card) {
   for (const fs of form.querySelectorAll("fieldset")) fs.hidden = fs.dataset.for !== action;
   for (const el of form.querySelectorAll("fieldset textarea")) el.required = el.closest("fieldset").dataset.for === action;
   document.getElementById("act-title").textContent = titles[action] || action;
-  document.getElementById("act-target").textContent = kiosk + " · " + incident;
+  document.getElementById("act-target").textContent = incident ? kiosk + " · " + incident : kiosk;
   document.getElementById("act-error").textContent = "";
   if (action === "upload_clip") prefillClip(card);
   dialog.showModal();

@@ -56,20 +56,21 @@
   }
 
   // ---- the live list ----
-  // update puts the server's fresh list in place. A card whose version is
+  // update puts the server's fresh list in place. A card (an incident, the
+  // recovery banner: anything with a data-version) whose version is
   // unchanged is kept as it is (what the guard is typing stays); a changed
   // card is replaced, keeping what was typed in its fields and the focus.
   function update(html) {
     const tpl = document.createElement('template');
     tpl.innerHTML = html;
     const old = new Map();
-    for (const a of list.querySelectorAll(':scope > article.incident')) old.set(a.dataset.id, a);
+    for (const a of list.querySelectorAll(':scope > [data-version]')) old.set(a.dataset.id, a);
     const focus = document.activeElement;
     let refocus = null;
     const next = [];
     for (const node of Array.from(tpl.content.childNodes)) {
       if (node.nodeType === Node.TEXT_NODE && !node.textContent.trim()) continue;
-      const prev = node.nodeType === Node.ELEMENT_NODE && node.matches('article.incident') ? old.get(node.dataset.id) : null;
+      const prev = node.nodeType === Node.ELEMENT_NODE && node.matches('[data-version]') ? old.get(node.dataset.id) : null;
       if (prev && prev.dataset.version === node.dataset.version) {
         next.push(prev);
         continue;
@@ -154,7 +155,7 @@
     say.t = setTimeout(() => { toast.hidden = true; }, 3000);
   }
   function formOf(id, action) {
-    return list.querySelector('article.incident[data-id="' + CSS.escape(id) + '"] form[data-action="' + action + '"]');
+    return list.querySelector('[data-version][data-id="' + CSS.escape(id) + '"] form[data-action="' + action + '"]');
   }
   function showError(id, action, msg, values) {
     const form = formOf(id, action);
@@ -175,11 +176,11 @@
   }
   const done = {
     accept: '已接单 · Accepted', note: '备注已记录 · Note added', handle: '已记录当场处置 · Handled on site',
-    escalate: '已转派出所 · Escalated', close: '已结案 · Closed',
+    escalate: '已转派出所 · Escalated', close: '已结案 · Closed', acknowledge: '已确认日志恢复 · Recovery acknowledged',
   };
 
   async function submit(form) {
-    const id = form.closest('article.incident').dataset.id;
+    const id = form.closest('[data-version]').dataset.id;
     const action = form.dataset.action;
     const values = new URLSearchParams(new FormData(form));
     form.closest('.actions').querySelector('.form-error').hidden = true;

@@ -1,0 +1,52 @@
+package firmware
+
+import (
+	"encoding/json"
+	"errors"
+
+	"kioskd/cloudlink/contract"
+	"kioskd/kiosk"
+)
+
+// A journal recovery (kiosk/recovery.go) as the platform and /healthz see
+// it: the kiosk works on, degraded, until a person acknowledges it at the
+// guard console or by the acknowledge_recovery command.
+
+// status sums the kiosk up, for the heartbeat and /healthz alike: a broken
+// alarm path is unhealthy; a working one with a recovery nobody has
+// acknowledged is degraded, not unhealthy, because a press is still taken.
+func status(alarmPath error, rec *kiosk.Recovery) string {
+	switch {
+	case alarmPath != nil:
+		return contract.StatusUnhealthy
+	case rec != nil:
+		return contract.StatusDegraded
+	}
+	return contract.StatusOK
+}
+
+// wireRecovery is the waiting recovery as the contract carries it.
+func wireRecovery(r *kiosk.Recovery) *contract.JournalRecovery {
+	if r == nil {
+		return nil
+	}
+	w := &contract.JournalRecovery{SetAside: r.SetAside, Since: r.Since}
+	if s := r.Salvage; s != nil {
+		w.Salvage = &contract.Salvage{Events: s.Events, Requeued: s.Requeued, OpenIncidents: s.OpenIncidents,
+			SeqFrom: s.SeqFrom, BootEpoch: s.BootEpoch, Reason: s.Reason}
+	}
+	return w
+}
+
+// acknowledgeInput decodes acknowledge_recovery's args. Their bounds are
+// the controller's to check (bad_args), as for every other command.
+func acknowledgeInput(args json.RawMessage) (kiosk.Input, error) {
+	var a contract.AcknowledgeRecoveryArgs
+	if len(args) == 0 {
+		return nil, errors.New("args missing")
+	}
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, errors.New("args: " + err.Error())
+	}
+	return kiosk.AcknowledgeRecovery{By: a.By, Note: a.Note}, nil
+}
