@@ -16,27 +16,26 @@ var (
 
 // Event types written to the journal.
 const (
-	EvKioskStarted      = "kiosk.started"
-	EvRegistered        = "incident.registered"
-	EvPressedAgain      = "incident.pressed_again"
-	EvUrgent            = "incident.urgent"
-	EvDelivered         = "incident.delivered"
-	EvAccepted          = "incident.accepted"
-	EvMessage           = "incident.message"
-	EvHandledOnSite     = "incident.handled_on_site"
-	EvEscalated         = "incident.escalated"
-	EvCancelled         = "incident.cancelled"
-	EvClosed            = "incident.closed"
-	EvNoteAdded         = "incident.note_added"
-	EvOverdue           = "incident.overdue"
-	EvFaultRaised       = "fault.raised"
-	EvFaultCleared      = "fault.cleared"
-	EvJournalRecovered  = "journal.recovered"
-	EvClockStepped      = "clock.stepped"
-	EvCommandRefused    = "security.command_refused"
-	faultTamper         = "tamper"
-	faultJournalAside   = "journal_recovered"
-	maxMessageTextBytes = 500
+	EvKioskStarted     = "kiosk.started"
+	EvRegistered       = "incident.registered"
+	EvPressedAgain     = "incident.pressed_again"
+	EvUrgent           = "incident.urgent"
+	EvDelivered        = "incident.delivered"
+	EvAccepted         = "incident.accepted"
+	EvMessage          = "incident.message"
+	EvHandledOnSite    = "incident.handled_on_site"
+	EvEscalated        = "incident.escalated"
+	EvCancelled        = "incident.cancelled"
+	EvClosed           = "incident.closed"
+	EvNoteAdded        = "incident.note_added"
+	EvOverdue          = "incident.overdue"
+	EvFaultRaised      = "fault.raised"
+	EvFaultCleared     = "fault.cleared"
+	EvJournalRecovered = "journal.recovered"
+	EvClockStepped     = "clock.stepped"
+	EvCommandRefused   = "security.command_refused"
+	faultTamper        = "tamper"
+	faultJournalAside  = "journal_recovered"
 )
 
 // EventTypes lists every event type, for the contract's drift test.
@@ -167,9 +166,10 @@ func (st *step) apply(in Input) error {
 	case UpdateNews:
 		return st.updateNews(in)
 	case CommandRefused:
+		cut := refusalLimit.Cut // what an outsider sent is kept, not all of it
 		st.fx.Records = append(st.fx.Records, Record{Type: EvCommandRefused, Data: map[string]any{
-			"code": in.Code, "message": in.Message, "command": in.Command, "name": in.Name,
-			"counter": in.Counter, "addressed_to": in.AddressedTo,
+			"code": cut(in.Code), "message": cut(in.Message), "command": cut(in.Command), "name": cut(in.Name),
+			"counter": in.Counter, "addressed_to": cut(in.AddressedTo),
 		}})
 	default:
 		return fmt.Errorf("%w: unknown input %T", ErrBadInput, in)
