@@ -119,11 +119,9 @@ func TestGuardConsoleLongTexts(t *testing.T) {
 	c := openConsole(t, base)
 	c.login(guardName, guardPassword)
 	c.wait("the incident", card+` && `+card+`.querySelectorAll('li[data-type="incident.message"]').length === 2`, 10*time.Second)
-	note := strings.Repeat("龘", contract.MaxNoteRunes)
-	c.run(chromedp.SetValue(`article.incident form[data-action="note"] textarea`, note))
-	c.run(chromedp.Click(`article.incident form[data-action="note"] button[type=submit]`))
+	c.submit("note", "text", strings.Repeat("龘", contract.MaxNoteRunes))
 	c.wait("the note", card+`.querySelector('li[data-type="incident.note_added"]')`, 10*time.Second)
-	c.act("escalate", map[string]string{"reason": unbrokenWhy})
+	c.submit("escalate", "reason", unbrokenWhy)
 	c.wait("escalated", card+`.querySelector(".badge.state").innerText.includes("已转派出所")`, 10*time.Second)
 
 	// The toast that confirms an action floats over the page for 3 s; it
@@ -131,16 +129,34 @@ func TestGuardConsoleLongTexts(t *testing.T) {
 	c.wait("the toast gone", `document.getElementById("toast").hidden`, 5*time.Second)
 	for _, w := range []int64{1440, 1024, 800} {
 		c.run(chromedp.EmulateViewport(w, 1000))
-		c.run(chromedp.ScrollIntoView(`article.incident .facts`))
-		var problems string
-		c.eval(inViewExpr(`article.incident .countdown`, `article.incident header h2`), &problems)
-		c.run(chromedp.ScrollIntoView(`article.incident .actions form[data-action="close"] button`))
+		// Scroll and measure in one script: the live console may replace the
+		// card between two steps of the browser driver.
+		var problems, more string
+		c.eval(`document.querySelector("article.incident .facts").scrollIntoView({block: "start"}), `+
+			inViewExpr(`article.incident .countdown`, `article.incident header h2`), &problems)
+		c.eval(`document.querySelector('article.incident form[data-action="close"] button').scrollIntoView({block: "end"}), `+
+			inViewExpr(`article.incident .actions button`), &more)
 		c.shot(fmt.Sprintf("long-texts-%d", w))
-		var more string
-		c.eval(inViewExpr(`article.incident .actions button`), &more)
 		if p := strings.TrimSpace(problems + "\n" + more); p != "" {
 			t.Errorf("width %d:\n%s", w, p)
 		}
+	}
+}
+
+// submit fills one field of an incident's action form and submits it, in
+// one script, so that a live re-render cannot come between the two.
+func (c *console) submit(action, field, value string) {
+	c.t.Helper()
+	var ok bool
+	c.eval(fmt.Sprintf(`(() => {
+  const f = document.querySelector('article.incident form[data-action=%q]');
+  if (!f) return false;
+  f.elements[%q].value = %s;
+  f.querySelector('button[type=submit]').click();
+  return true;
+})()`, action, field, mustJSON(c.t, value)), &ok)
+	if !ok {
+		c.t.Fatalf("no %s form on the incident", action)
 	}
 }
 
