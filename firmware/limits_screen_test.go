@@ -118,7 +118,10 @@ func TestGuardConsoleLongTexts(t *testing.T) {
 
 	c := openConsole(t, base)
 	c.login(guardName, guardPassword)
-	c.wait("the incident", card+` && `+card+`.querySelectorAll('li[data-type="incident.message"]').length === 2`, 10*time.Second)
+	// The countdown's text is the console's script at work: only then does
+	// it take over the forms (a plain form post would leave the page).
+	c.wait("the incident, its script running", card+` && `+card+`.querySelectorAll('li[data-type="incident.message"]').length === 2 && `+
+		card+`.querySelector(".countdown").innerText.includes("还剩")`, 10*time.Second)
 	c.submit("note", "text", strings.Repeat("龘", contract.MaxNoteRunes))
 	c.wait("the note", card+`.querySelector('li[data-type="incident.note_added"]')`, 10*time.Second)
 	c.submit("escalate", "reason", unbrokenWhy)
