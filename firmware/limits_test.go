@@ -22,6 +22,7 @@ func TestTextLimitsAgree(t *testing.T) {
 		{"outcome", kiosk.OutcomeLimit, contract.OutcomeLimit},
 		{"reason", kiosk.ReasonLimit, contract.ReasonLimit},
 		{"note", kiosk.NoteLimit, contract.NoteLimit},
+		{"refused", kiosk.RefusedLimit, contract.RefusedLimit},
 	}
 	texts := []string{"", " ", "王警官", "a\nb", "a\r\n\tb", "\x00", "\x1b[1m", "a\u0085", "a\u2028", "\u202eabc", "\u2067x",
 		"\xff", "👩\u200d🚒", strings.Repeat("龘", 64), strings.Repeat("😀", 49), strings.Repeat("x", 1001)}

@@ -96,6 +96,6 @@ func checkTexts(errs ...error) error {
 	return nil
 }
 
-// refusalLimit bounds each text of a refused command's record: what an
+// RefusedLimit bounds each text of a refused command's record: what an
 // outsider sent is cut, never kept whole.
-var refusalLimit = TextLimit{Runes: 300, Bytes: 900}
+var RefusedLimit = TextLimit{Runes: 300, Bytes: 900}

@@ -68,7 +68,7 @@ func TestRefusedCommandRecordIsCut(t *testing.T) {
 		t.Fatalf("err %v, %d records", err, len(fx.Records))
 	}
 	for k, v := range fx.Records[0].Data.(map[string]any) {
-		if s, ok := v.(string); ok && len(s) > refusalLimit.Bytes {
+		if s, ok := v.(string); ok && len(s) > RefusedLimit.Bytes {
 			t.Errorf("%s: %d bytes kept", k, len(s))
 		}
 	}
@@ -76,7 +76,7 @@ func TestRefusedCommandRecordIsCut(t *testing.T) {
 
 func TestTextLimitCutFits(t *testing.T) {
 	for _, s := range []string{strings.Repeat("龘", 400), "a\x00\xff\u202e", strings.Repeat("😀", 400)} {
-		if got := refusalLimit.Cut(s); refusalLimit.Check("s", got, false) != nil {
+		if got := RefusedLimit.Cut(s); RefusedLimit.Check("s", got, false) != nil {
 			t.Errorf("Cut(%.12q) = %.12q does not fit", s, got)
 		}
 	}

@@ -166,7 +166,7 @@ func (st *step) apply(in Input) error {
 	case UpdateNews:
 		return st.updateNews(in)
 	case CommandRefused:
-		cut := refusalLimit.Cut // what an outsider sent is kept, not all of it
+		cut := RefusedLimit.Cut // what an outsider sent is kept, not all of it
 		st.fx.Records = append(st.fx.Records, Record{Type: EvCommandRefused, Data: map[string]any{
 			"code": cut(in.Code), "message": cut(in.Message), "command": cut(in.Command), "name": cut(in.Name),
 			"counter": in.Counter, "addressed_to": cut(in.AddressedTo),

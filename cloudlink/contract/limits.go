@@ -25,6 +25,7 @@ const (
 	MaxVersionRunes, MaxVersionBytes         = 64, 64     // update version
 	MaxSignatureRunes, MaxSignatureBytes     = 128, 128   // update signature (base64)
 	MaxCommandNameRunes, MaxCommandNameBytes = 64, 64     // Command.name
+	MaxRefusedRunes, MaxRefusedBytes         = 300, 900   // each text of a security.command_refused event, cut
 )
 
 // TextLimit bounds one text field. Lines allows line breaks (LF, CR) and
@@ -50,6 +51,9 @@ var (
 	URLLimit         = TextLimit{Runes: MaxURLRunes, Bytes: MaxURLBytes}
 	VersionLimit     = TextLimit{Runes: MaxVersionRunes, Bytes: MaxVersionBytes}
 	SignatureLimit   = TextLimit{Runes: MaxSignatureRunes, Bytes: MaxSignatureBytes}
+	// RefusedLimit is not a refusal's bound but its cut: the kiosk records
+	// what a refused command carried, cut to it (TextLimit.Cut).
+	RefusedLimit = TextLimit{Runes: MaxRefusedRunes, Bytes: MaxRefusedBytes}
 )
 
 // TextError is a text refused by TextLimit.Check.
