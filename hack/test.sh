@@ -53,6 +53,7 @@ echo "== fuzz every decoder of outside input, ${FUZZTIME:=10s} each"
 fuzz() { go test -run XXX -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$1"; }
 fuzz ./cloudlink/ FuzzCommand
 fuzz ./cloudlink/ FuzzAck
+fuzz ./cloudlink/contract/ FuzzCheckArgs
 fuzz ./firmware/config/ FuzzParse
 fuzz ./kiosk/journal/ FuzzEventDecode
 fuzz ./kiosk/journal/ FuzzOpen

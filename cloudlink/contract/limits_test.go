@@ -221,3 +221,34 @@ func TestAsyncAPILimits(t *testing.T) {
 func sentByPlatform(schema string) bool {
 	return schema == "Command" || strings.HasSuffix(schema, "Args")
 }
+
+// FuzzCheckArgs: any args of any command are decoded and checked without a
+// panic; what passes fits every limit, and what Cut makes of any text fits.
+func FuzzCheckArgs(f *testing.F) {
+	for _, s := range []string{`{"incident":"i","responder":"王"}`, `{"incident":"i","from":"a","text":"b\n"}`, `{"by":"\u202e"}`, "\xff", `null`, `[]`, `{"url":"http://x"}`} {
+		for _, name := range []string{CmdAccept, CmdMessage, CmdEscalate, CmdClose, CmdUploadClip, CmdClipLink, CmdSelfTest, CmdUpdate} {
+			f.Add(name, []byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, name string, raw []byte) {
+		v := NewArgs(name)
+		if v == nil {
+			return
+		}
+		if err := DecodeArgs(raw, v); err != nil {
+			if !errors.Is(err, ErrArgs) || len(err.Error()) > 1000 {
+				t.Fatalf("error %.200q: want a short ErrArgs", err)
+			}
+			return
+		}
+		b, _ := json.Marshal(v)
+		if !utf8.Valid(b) || len(b) > 8<<10 {
+			t.Fatalf("accepted args of %d bytes: %.200q", len(b), b)
+		}
+		for _, l := range []TextLimit{IDLimit, NameLimit, MessageLimit, RefusedLimit} {
+			if got := l.Cut(string(raw)); l.Check("f", got, false) != nil {
+				t.Fatalf("Cut(%.40q) = %.40q does not fit %+v", raw, got, l)
+			}
+		}
+	})
+}
