@@ -25,10 +25,10 @@ type TextLimit struct {
 
 // The limits of each kind of text.
 var (
-	NameLimit    = TextLimit{Runes: 64, Bytes: 192}                // responder, from, by
-	MessageLimit = TextLimit{Runes: 200, Bytes: 600, Lines: true}  // a message for the citizen screen
-	OutcomeLimit = TextLimit{Runes: 200, Bytes: 600}               // how a matter ended
-	ReasonLimit  = TextLimit{Runes: 500, Bytes: 1500, Lines: true} // why it was escalated
+	NameLimit    = TextLimit{Runes: 64, Bytes: 192}                               // responder, from, by
+	MessageLimit = TextLimit{Runes: 200, Bytes: maxMessageTextBytes, Lines: true} // a message for the citizen screen
+	OutcomeLimit = TextLimit{Runes: 200, Bytes: 600}                              // how a matter ended
+	ReasonLimit  = TextLimit{Runes: 500, Bytes: 1500, Lines: true}                // why it was escalated
 	NoteLimit    = TextLimit{Runes: 1000, Bytes: 3000, Lines: true}
 )
 
