@@ -2,7 +2,6 @@ package firmware
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -112,45 +111,34 @@ func (b *bridge) Command(ctx context.Context, cmd contract.Command) *contract.Re
 	return nil
 }
 
+// commandInput decodes and checks a command's args (contract.DecodeArgs:
+// the limits of every text) and turns them into a controller input. A
+// command that fails is answered bad_args before anything is journaled.
 func commandInput(cmd contract.Command) (kiosk.Input, error) {
 	switch cmd.Name {
 	case contract.CmdAccept:
 		var a contract.AcceptArgs
-		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		err := contract.DecodeArgs(cmd.Args, &a)
 		return kiosk.Accept{Incident: a.Incident, Responder: a.Responder, CallbackBy: a.CallbackBy}, err
 	case contract.CmdMessage:
 		var a contract.MessageArgs
-		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		err := contract.DecodeArgs(cmd.Args, &a)
 		return kiosk.SendMessage{Incident: a.Incident, From: a.From, Text: a.Text}, err
 	case contract.CmdEscalate:
 		var a contract.EscalateArgs
-		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		err := contract.DecodeArgs(cmd.Args, &a)
 		return kiosk.Escalate{Incident: a.Incident, By: a.By, Reason: a.Reason}, err
 	case contract.CmdClose:
 		var a contract.CloseArgs
-		err := decodeArgs(cmd.Args, &a, &a.Incident)
+		err := contract.DecodeArgs(cmd.Args, &a)
 		return kiosk.Close{Incident: a.Incident, By: a.By, Outcome: a.Outcome}, err
 	case contract.CmdUploadClip:
-		return nil, nil // not a controller input: Command hands it to uploadClip
+		// Not a controller input: Command hands it to uploadClip.
+		return nil, contract.DecodeArgs(cmd.Args, &contract.UploadClipArgs{})
 	case contract.CmdAcknowledgeRecovery:
 		return acknowledgeInput(cmd.Args)
 	}
 	return nil, errors.New("unknown command " + cmd.Name)
-}
-
-// decodeArgs decodes args into v and checks the incident is named. Unknown
-// fields are allowed: v1 may grow fields the kiosk does not know yet.
-func decodeArgs(args json.RawMessage, v any, incident *string) error {
-	if len(args) == 0 {
-		return errors.New("args missing")
-	}
-	if err := json.Unmarshal(args, v); err != nil {
-		return errors.New("args: " + err.Error())
-	}
-	if *incident == "" {
-		return errors.New("args.incident missing")
-	}
-	return nil
 }
 
 func replyCode(err error) string {

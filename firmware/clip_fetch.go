@@ -116,8 +116,8 @@ func (cs *cameraSet) finishedClip(incident, id string) (journal.Clip, *contract.
 // reply's result.
 func (cs *cameraSet) clipLink(raw json.RawMessage) (json.RawMessage, *contract.ReplyError) {
 	var a contract.ClipLinkArgs
-	if err := json.Unmarshal(raw, &a); err != nil || a.Incident == "" || a.Clip == "" {
-		return nil, &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident and clip"}
+	if err := contract.DecodeArgs(raw, &a); err != nil {
+		return nil, &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident and clip: " + err.Error()}
 	}
 	if cs.fetch == "" {
 		return nil, &contract.ReplyError{Code: contract.ErrRejected, Message: "this kiosk runs no clip server (clips.fetch_listen is empty); ask for upload_clip"}

@@ -65,8 +65,8 @@ func newUploader(cs *cameraSet) *uploader {
 // Accept checks an upload_clip command and queues the upload.
 func (u *uploader) Accept(raw json.RawMessage) *contract.ReplyError {
 	var a contract.UploadClipArgs
-	if err := json.Unmarshal(raw, &a); err != nil || a.Incident == "" || a.Clip == "" {
-		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident, clip and url"}
+	if err := contract.DecodeArgs(raw, &a); err != nil {
+		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident, clip and url: " + err.Error()}
 	}
 	if p, err := url.Parse(a.URL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "url must be an http or https URL"}

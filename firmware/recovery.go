@@ -2,7 +2,6 @@ package firmware
 
 import (
 	"encoding/json"
-	"errors"
 
 	"kioskd/cloudlink/contract"
 	"kioskd/kiosk"
@@ -38,15 +37,9 @@ func wireRecovery(r *kiosk.Recovery) *contract.JournalRecovery {
 	return w
 }
 
-// acknowledgeInput decodes acknowledge_recovery's args. Their bounds are
-// the controller's to check (bad_args), as for every other command.
+// acknowledgeInput decodes and checks acknowledge_recovery's args.
 func acknowledgeInput(args json.RawMessage) (kiosk.Input, error) {
 	var a contract.AcknowledgeRecoveryArgs
-	if len(args) == 0 {
-		return nil, errors.New("args missing")
-	}
-	if err := json.Unmarshal(args, &a); err != nil {
-		return nil, errors.New("args: " + err.Error())
-	}
-	return kiosk.AcknowledgeRecovery{By: a.By, Note: a.Note}, nil
+	err := contract.DecodeArgs(args, &a)
+	return kiosk.AcknowledgeRecovery{By: a.By, Note: a.Note}, err
 }

@@ -3,7 +3,6 @@ package firmware
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -188,14 +187,18 @@ func (b *bridge) upkeepCommand(ctx context.Context, cmd contract.Command) (rerr 
 		return rerr, true
 	}
 	if cmd.Name == contract.CmdSelfTest {
+		if err := contract.DecodeArgs(cmd.Args, &contract.SelfTestArgs{}); err != nil {
+			return &contract.ReplyError{Code: contract.ErrBadArgs, Message: err.Error()}, true
+		}
 		if !b.upkeep.wantSelfTest("command") {
 			return &contract.ReplyError{Code: contract.ErrRejected, Message: "a self-test is already waiting to run"}, true
 		}
 		return nil, true
 	}
 	var a contract.UpdateArgs
-	if len(cmd.Args) == 0 || json.Unmarshal(cmd.Args, &a) != nil {
-		return b.upkeep.reject(ctx, cmd.ID, a, contract.UpdateBadArgs, "args are not UpdateArgs"), true
+	if err := contract.DecodeArgs(cmd.Args, &a); err != nil {
+		// Recorded without the args: a text over its limit is not kept.
+		return b.upkeep.reject(ctx, cmd.ID, contract.UpdateArgs{}, contract.UpdateBadArgs, err.Error()), true
 	}
 	return b.upkeep.accept(ctx, cmd.ID, a), true
 }

@@ -17,6 +17,7 @@ command -v qemu-aarch64-static >/dev/null || need_pkgs+=(qemu-user-static)
 command -v ffprobe >/dev/null || need_pkgs+=(ffmpeg)                  # camera tests: source clips, clip checks
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)                      # the screens' browser tests
 fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei) # Chinese text in their screenshots
+command -v npm >/dev/null || need_pkgs+=(nodejs npm)                   # the AsyncAPI parser, below
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "== installing ${need_pkgs[*]}"
@@ -33,6 +34,14 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
+echo "== asyncapi.json through @asyncapi/parser (the version in hack/asyncapi/package-lock.json)"
+# Needs only the npm registry; node_modules stays under hack/asyncapi, ignored by git.
+if ! command -v npm >/dev/null; then
+  echo "npm is missing: cannot validate the AsyncAPI document"; exit 1
+fi
+npm ci --prefix hack/asyncapi --ignore-scripts --no-audit --no-fund --loglevel=error
+node hack/asyncapi/validate.mjs cloudlink/contract/asyncapi.json
+
 echo "== static builds as hack/pkg makes them: linux/arm64, linux/arm (GOARM=7), linux/amd64"
 # Same flags as the packages, so hack/pkg's tests find them in the build cache.
 static() { CGO_ENABLED=0 GOOS=linux go build -trimpath -o /dev/null "$@"; }
@@ -44,6 +53,7 @@ echo "== fuzz every decoder of outside input, ${FUZZTIME:=10s} each"
 fuzz() { go test -run XXX -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$1"; }
 fuzz ./cloudlink/ FuzzCommand
 fuzz ./cloudlink/ FuzzAck
+fuzz ./cloudlink/contract/ FuzzCheckArgs
 fuzz ./firmware/config/ FuzzParse
 fuzz ./kiosk/journal/ FuzzEventDecode
 fuzz ./kiosk/journal/ FuzzOpen

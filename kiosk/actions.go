@@ -10,8 +10,8 @@ import (
 // that the incident's state allows it, then records one event.
 
 func (st *step) accept(a Accept) error {
-	if strings.TrimSpace(a.Responder) == "" {
-		return fmt.Errorf("%w: accept needs a responder", ErrBadInput)
+	if err := NameLimit.Check("responder", a.Responder, true); err != nil {
+		return err
 	}
 	in, err := st.editIn(a.Incident, Registered, Delivered, Accepted)
 	if err != nil {
@@ -29,10 +29,10 @@ func (st *step) accept(a Accept) error {
 }
 
 func (st *step) message(m SendMessage) error {
-	text := strings.TrimSpace(m.Text)
-	if text == "" || len(text) > maxMessageTextBytes {
-		return fmt.Errorf("%w: message text must be 1 to %d bytes", ErrBadInput, maxMessageTextBytes)
+	if err := checkTexts(NameLimit.Check("from", m.From, true), MessageLimit.Check("text", m.Text, true)); err != nil {
+		return err
 	}
+	text := strings.TrimSpace(m.Text)
 	in, err := st.editIn(m.Incident)
 	if err != nil {
 		return err
@@ -44,7 +44,7 @@ func (st *step) message(m SendMessage) error {
 }
 
 func (st *step) handleOnSite(h HandleOnSite) error {
-	if err := needBy(h.By, h.Outcome, "outcome"); err != nil {
+	if err := needBy(h.By, OutcomeLimit.Check("outcome", h.Outcome, true)); err != nil {
 		return err
 	}
 	in, err := st.editIn(h.Incident, Registered, Delivered, Accepted)
@@ -62,7 +62,7 @@ func (st *step) handleOnSite(h HandleOnSite) error {
 }
 
 func (st *step) escalate(e Escalate) error {
-	if err := needBy(e.By, e.Reason, "reason"); err != nil {
+	if err := needBy(e.By, ReasonLimit.Check("reason", e.Reason, true)); err != nil {
 		return err
 	}
 	in, err := st.editIn(e.Incident, Registered, Delivered, Accepted, HandledOnSite)
@@ -76,6 +76,9 @@ func (st *step) escalate(e Escalate) error {
 }
 
 func (st *step) cancel(c Cancel) error {
+	if err := NameLimit.Check("by", c.By, false); err != nil {
+		return err
+	}
 	in, err := st.editIn(c.Incident, Registered, Delivered, Accepted)
 	if err != nil {
 		return err
@@ -86,7 +89,7 @@ func (st *step) cancel(c Cancel) error {
 }
 
 func (st *step) close(c Close) error {
-	if err := needBy(c.By, c.Outcome, "outcome"); err != nil {
+	if err := needBy(c.By, OutcomeLimit.Check("outcome", c.Outcome, true)); err != nil {
 		return err
 	}
 	in, err := st.editIn(c.Incident)
@@ -113,12 +116,14 @@ func (st *step) editIn(id string, allowed ...Status) (*Incident, error) {
 	return st.edit(id)
 }
 
-func needBy(by, what, name string) error {
+// needBy checks who did it (by), then returns textErr, the check of the
+// action's own text.
+func needBy(by string, textErr error) error {
 	if strings.TrimSpace(by) == "" {
 		return fmt.Errorf("%w: say who did it (by)", ErrBadInput)
 	}
-	if strings.TrimSpace(what) == "" {
-		return fmt.Errorf("%w: %s is required", ErrBadInput, name)
+	if err := NameLimit.Check("by", by, true); err != nil {
+		return err
 	}
-	return nil
+	return textErr
 }

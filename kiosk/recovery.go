@@ -2,10 +2,10 @@ package kiosk
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"kioskd/kiosk/journal"
 )
@@ -27,10 +27,6 @@ const (
 	// RecoverySnapshotID names the condition's snapshot; incident ids never
 	// contain a colon.
 	RecoverySnapshotID = "kiosk:journal_recovery"
-	// MaxAckByBytes and MaxAckNoteBytes bound who acknowledged and their
-	// note, in bytes of UTF-8 (so also in characters).
-	MaxAckByBytes   = 100
-	MaxAckNoteBytes = 500
 )
 
 // Salvage is what the journal rescued from the damaged file. It is nil
@@ -92,10 +88,9 @@ func (st *step) acknowledgeRecovery(a AcknowledgeRecovery) error {
 	switch {
 	case by == "":
 		return fmt.Errorf("%w: say who acknowledges (by)", ErrBadInput)
-	case len(by) > MaxAckByBytes || !utf8.ValidString(by):
-		return fmt.Errorf("%w: by must be at most %d bytes of UTF-8", ErrBadInput, MaxAckByBytes)
-	case len(note) > MaxAckNoteBytes || !utf8.ValidString(note):
-		return fmt.Errorf("%w: note must be at most %d bytes of UTF-8", ErrBadInput, MaxAckNoteBytes)
+	}
+	if err := errors.Join(NameLimit.Check("by", by, true), NoteLimit.Check("note", note, false)); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	r := *st.s.Recovery
 	r.AcknowledgedBy, r.AcknowledgedAt, r.Note = by, st.now, note

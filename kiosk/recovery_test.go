@@ -34,8 +34,8 @@ func TestStepJournalRecovery(t *testing.T) {
 		wantErr error
 	}{
 		{"nobody", AcknowledgeRecovery{By: " "}, ErrBadInput},
-		{"name too long", AcknowledgeRecovery{By: strings.Repeat("名", MaxAckByBytes)}, ErrBadInput},
-		{"note too long", AcknowledgeRecovery{By: "g", Note: strings.Repeat("x", MaxAckNoteBytes+1)}, ErrBadInput},
+		{"name too long", AcknowledgeRecovery{By: strings.Repeat("名", NameLimit.Runes+1)}, ErrBadInput},
+		{"note too long", AcknowledgeRecovery{By: "g", Note: strings.Repeat("x", NoteLimit.Bytes+1)}, ErrBadInput},
 		{"not utf-8", AcknowledgeRecovery{By: "g\xff"}, ErrBadInput},
 	}
 	for _, tt := range tests {

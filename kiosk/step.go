@@ -37,7 +37,7 @@ const (
 	EvAckRefused        = "security.ack_refused"
 	faultTamper         = "tamper"
 	faultJournalAside   = "journal_recovered"
-	maxMessageTextBytes = 500
+	maxMessageTextBytes = 600 // MessageLimit.Bytes
 )
 
 // EventTypes lists every event type, for the contract's drift test.
@@ -171,9 +171,10 @@ func (st *step) apply(in Input) error {
 	case AcknowledgeRecovery:
 		return st.acknowledgeRecovery(in)
 	case CommandRefused:
+		cut := RefusedLimit.Cut // what an outsider sent is kept, not all of it
 		st.fx.Records = append(st.fx.Records, Record{Type: EvCommandRefused, Data: map[string]any{
-			"code": in.Code, "message": in.Message, "command": in.Command, "name": in.Name,
-			"counter": in.Counter, "addressed_to": in.AddressedTo,
+			"code": cut(in.Code), "message": cut(in.Message), "command": cut(in.Command), "name": cut(in.Name),
+			"counter": in.Counter, "addressed_to": cut(in.AddressedTo),
 		}})
 	case AckRefused:
 		st.fx.Records = append(st.fx.Records, Record{Type: EvAckRefused, Data: map[string]any{

@@ -16,12 +16,6 @@ const (
 // journal recovery; the kiosk stops saying degraded.
 const CmdAcknowledgeRecovery = "acknowledge_recovery" // AcknowledgeRecoveryArgs
 
-// Limits of AcknowledgeRecoveryArgs, in bytes of UTF-8 (so also in characters).
-const (
-	MaxAcknowledgeByBytes   = 100
-	MaxAcknowledgeNoteBytes = 500
-)
-
 // AcknowledgeRecoveryArgs: who acknowledges the journal recovery, and what
 // they found. Refused as rejected when no recovery waits.
 type AcknowledgeRecoveryArgs struct {

@@ -49,7 +49,7 @@ func TestAsyncAPIExamplesValidate(t *testing.T) {
 }
 
 // validate checks v against schema s, for the keywords this document uses:
-// $ref, type, format date-time, pattern, minLength, minimum, minItems, enum,
+// $ref, type, format date-time, pattern, minLength, maxLength, minimum, minItems, enum,
 // const, properties, required, items, allOf and if/then. With strict, an
 // object may only have the properties its schema lists (when it lists any).
 func validate(doc, s map[string]any, v any, where string, strict bool) []string {
@@ -116,6 +116,9 @@ func validateValue(s map[string]any, v any, where string) []string {
 		}
 		if n, ok := s["minLength"].(json.Number); ok && int64(len([]rune(str))) < mustInt(n) {
 			errs = append(errs, fmt.Sprintf("%s: %q shorter than %s", where, str, n))
+		}
+		if n, ok := s["maxLength"].(json.Number); ok && int64(len([]rune(str))) > mustInt(n) {
+			errs = append(errs, fmt.Sprintf("%s: %q longer than %s", where, str, n))
 		}
 	}
 	if num, ok := v.(json.Number); ok {

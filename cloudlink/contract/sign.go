@@ -110,6 +110,9 @@ func decodeCommand(b []byte) (Command, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Command{}, refuse(ErrMalformed, "not a JSON command: %v", err)
 	}
+	if err := c.checkEnvelope(); err != nil {
+		return c.cut(), refuse(ErrMalformed, "%v", err)
+	}
 	switch {
 	case carriesType(b): // domain separation: only acks carry a type (see AckType)
 		return c, refuse(ErrMalformed, "payload has a type: an ack, not a command")

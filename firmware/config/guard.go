@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
+	"kioskd/cloudlink/contract"
 	"kioskd/kiosk/screen/guardauth"
 )
 
@@ -81,8 +81,9 @@ func (g Guard) validateUsers(ps *problems) {
 		switch {
 		case u.Name == "":
 			ps.add(p+".name", "missing; the guard's name as it should appear on what they do, e.g. \"张伟\"")
-		case len(u.Name) > 64 || u.Name != strings.TrimSpace(u.Name) || strings.IndexFunc(u.Name, unicode.IsControl) >= 0:
-			ps.add(p+".name", "%q is not a usable name; at most 64 bytes, no control characters, no leading or trailing spaces", u.Name)
+		case contract.NameLimit.Check("name", u.Name, true) != nil || u.Name != strings.TrimSpace(u.Name):
+			ps.add(p+".name", "%.80q is not a usable name; at most %d characters and %d bytes, no control characters, no leading or trailing spaces",
+				u.Name, contract.MaxNameRunes, contract.MaxNameBytes)
 		case seen[u.Name] != "":
 			ps.add(p+".name", "%q is already the name of %s; names must be unique", u.Name, seen[u.Name])
 		default:

@@ -8,7 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -100,7 +100,12 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Request kiosk.Request `json:"request"`
 	}
-	if err := decode(r, &body); err != nil || !slices.Contains(kiosk.Requests, body.Request) {
+	err := decode(w, r, &body)
+	if errors.As(err, new(*http.MaxBytesError)) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxAPIBody))
+		return
+	}
+	if err != nil || !slices.Contains(kiosk.Requests, body.Request) {
 		writeError(w, http.StatusBadRequest, `body must be {"request": one of police, community, lawyer, market, labour}`)
 		return
 	}
@@ -111,7 +116,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 // (never a tamper alarm or a test), and it is kept, not deleted.
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if in, ok := s.Controller.State().Incidents[id]; !ok || !isCitizenCall(in) {
+	if in, ok := s.Controller.State().Incidents[id]; !ok || !isCitizenCall(in) { // an id of any length: looked up, never echoed
 		writeError(w, http.StatusNotFound, "no such call")
 		return
 	}
@@ -134,8 +139,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, in kiosk.Input) 
 	}
 }
 
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+// maxAPIBody bounds a request's body: the citizen's calls are a few bytes.
+const maxAPIBody = 4 << 10
+
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }

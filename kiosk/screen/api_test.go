@@ -120,3 +120,23 @@ func citizenState() kiosk.State {
 	s.Incidents["test-1"] = &kiosk.Incident{ID: "test-1", Request: kiosk.Police, Status: kiosk.Registered, Test: true}
 	return s
 }
+
+// TestCallBodyBounded: the citizen API reads at most maxAPIBody bytes of a
+// call, and says so; nothing reaches the controller.
+func TestCallBodyBounded(t *testing.T) {
+	c := &fakeController{state: kiosk.NewState()}
+	h := newServer(c, nil)
+	big := `{"request":"police","pad":"` + strings.Repeat("x", maxAPIBody) + `"}`
+	if w := do(h, "POST", "/api/calls", big); w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "4096 bytes") {
+		t.Errorf("a call of %d bytes: %d %s, want 413 naming the bound", len(big), w.Code, w.Body)
+	}
+	if w := do(h, "POST", "/api/calls", `{"request":"police","note":"extra"}`); w.Code != http.StatusBadRequest {
+		t.Errorf("a call with a field the API does not take: %d, want 400", w.Code)
+	}
+	if len(c.got) != 0 {
+		t.Errorf("the controller got %v", c.got)
+	}
+	if w := do(h, "POST", "/api/calls", `{"request":"police"}`); w.Code != http.StatusOK {
+		t.Errorf("a valid call: %d %s", w.Code, w.Body)
+	}
+}

@@ -3,6 +3,7 @@ package screen
 import (
 	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -119,7 +120,9 @@ func (g *Guard) withSession(touch bool, h sessionHandler) http.HandlerFunc {
 			http.Redirect(w, r, to, http.StatusSeeOther)
 		case !ok:
 			writeError(w, http.StatusUnauthorized, "not logged in, or the session has expired / 未登录或会话已过期")
-		case r.Method == http.MethodPost && !s.CheckCSRF(csrfOf(w, r)):
+		case r.Method == http.MethodPost && parseForm(w, r) != nil:
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("表单过大或无法读取 · The form is over %d KB or could not be read.", maxFormBytes>>10))
+		case r.Method == http.MethodPost && !s.CheckCSRF(csrfOf(r)):
 			writeError(w, http.StatusForbidden, "missing or wrong CSRF token; reload the page / 请刷新页面")
 		default:
 			h(w, r, s, token)
@@ -127,9 +130,19 @@ func (g *Guard) withSession(touch bool, h sessionHandler) http.HandlerFunc {
 	}
 }
 
+// maxFormBytes bounds a guard's form: the longest note (3,000 bytes),
+// percent-encoded, fits many times over.
+const maxFormBytes = 64 << 10
+
+// parseForm reads a change's form, at most maxFormBytes of it, before
+// anything looks at it: a form cut short must not pass for an empty one.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	return r.ParseForm()
+}
+
 // csrfOf is the token a change carries, in its header or its form.
-func csrfOf(w http.ResponseWriter, r *http.Request) string {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+func csrfOf(r *http.Request) string {
 	if t := r.Header.Get("X-CSRF-Token"); t != "" {
 		return t
 	}

@@ -2,6 +2,7 @@ package screen
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,9 +10,6 @@ import (
 	"kioskd/kiosk"
 	"kioskd/kiosk/screen/guardauth"
 )
-
-// maxReasonBytes bounds an escalation's reason.
-const maxReasonBytes = 500
 
 // action is one of the guard's actions on an incident, POSTed as a form
 // with the session's CSRF token. Each is journaled by the controller, and so
@@ -53,6 +51,9 @@ func actionInput(r *http.Request, user string) (kiosk.Input, string) {
 		if field("text") == "" {
 			return nil, "请填写备注 · Write the note first."
 		}
+		if err := kiosk.NoteLimit.Check("text", field("text"), true); err != nil {
+			return nil, tooLong("备注", "The note", kiosk.NoteLimit, err)
+		}
 		return kiosk.AddNote{Incident: id, By: user, Text: field("text")}, ""
 	case "handle":
 		if !slices.Contains(kiosk.Outcomes, field("outcome")) {
@@ -60,8 +61,11 @@ func actionInput(r *http.Request, user string) (kiosk.Input, string) {
 		}
 		return kiosk.HandleOnSite{Incident: id, By: user, Outcome: field("outcome")}, ""
 	case "escalate":
-		if reason := field("reason"); reason == "" || len(reason) > maxReasonBytes {
-			return nil, "请填写转派出所的原因（不超过500字节）· Give the reason for escalating (at most 500 bytes)."
+		if field("reason") == "" {
+			return nil, "请填写转派出所的原因 · Give the reason for escalating."
+		}
+		if err := kiosk.ReasonLimit.Check("reason", field("reason"), true); err != nil {
+			return nil, tooLong("原因", "The reason", kiosk.ReasonLimit, err)
 		}
 		return kiosk.Escalate{Incident: id, By: user, Reason: field("reason")}, ""
 	case "close":
@@ -71,4 +75,10 @@ func actionInput(r *http.Request, user string) (kiosk.Input, string) {
 		return kiosk.Close{Incident: id, By: user, Outcome: field("outcome")}, ""
 	}
 	return nil, "unknown action " + r.PathValue("action")
+}
+
+// tooLong says why a text was refused, in both languages, with its limit.
+func tooLong(zh, en string, l kiosk.TextLimit, err error) string {
+	return fmt.Sprintf("%s最多%d个字、%d字节，且不能含控制字符 · %s may hold at most %d characters and %d bytes, and no control characters (%v).",
+		zh, l.Runes, l.Bytes, en, l.Runes, l.Bytes, err)
 }

@@ -112,6 +112,10 @@ var guardFuncs = template.FuncMap{
 	"camstate":  func(st string) label { return lookup(cameraStateLabels, st) },
 	"clipstate": func(st string) label { return lookup(clipStateLabels, st) },
 	"outcomes":  func() []string { return kiosk.Outcomes },
+	// The browser's maxlength counts UTF-16 units, at least one a character:
+	// it never lets through more characters than the kiosk takes.
+	"noteMax":   func() int { return kiosk.NoteLimit.Runes },
+	"reasonMax": func() int { return kiosk.ReasonLimit.Runes },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"clock":     func(t time.Time) string { return t.Local().Format("15:04:05") },
 	"overdue":   func(in *kiosk.Incident, d string) bool { return slices.Contains(in.Overdue, d) },

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"kioskd/kiosk"
 	"kioskd/kiosk/screen/guardauth"
 )
 
@@ -50,7 +51,10 @@ func (g *Guard) renderLogin(w http.ResponseWriter, code int, v loginView) {
 func (g *Guard) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	name, password := r.PostFormValue("name"), r.PostFormValue("password")
-	v := loginView{KioskID: g.KioskID, Name: name}
+	// Logged and shown again cut to a name's bound; the login itself takes
+	// the name as typed, which matches no configured name if it is longer.
+	shown := kiosk.NameLimit.Cut(name)
+	v := loginView{KioskID: g.KioskID, Name: shown}
 	c, _ := r.Cookie(loginCookie)
 	if c == nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("token"))) != 1 {
 		v.Error = "登录表单已失效，请重试 · The login form had expired; please try again."
@@ -61,11 +65,11 @@ func (g *Guard) login(w http.ResponseWriter, r *http.Request) {
 	var locked *guardauth.LockedOutError
 	switch {
 	case errors.As(err, &locked):
-		g.Log.Warn("guard console: login refused, locked out", "name", name, "addr", clientAddr(r), "until", locked.Until)
+		g.Log.Warn("guard console: login refused, locked out", "name", shown, "addr", clientAddr(r), "until", locked.Until)
 		v.Error = "尝试次数过多，请于 " + locked.Until.Local().Format("15:04") + " 后再试 · Too many failed attempts; try again after " + locked.Until.Local().Format("15:04") + "."
 		g.renderLogin(w, http.StatusTooManyRequests, v)
 	case err != nil:
-		g.Log.Info("guard console: login refused", "name", name, "addr", clientAddr(r), "err", err)
+		g.Log.Info("guard console: login refused", "name", shown, "addr", clientAddr(r), "err", err)
 		v.Error = "用户名或密码错误 · Wrong name or password."
 		g.renderLogin(w, http.StatusUnauthorized, v)
 	default:

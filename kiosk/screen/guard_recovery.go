@@ -15,8 +15,8 @@ import (
 // degraded.
 func (g *Guard) acknowledgeRecovery(w http.ResponseWriter, r *http.Request, s guardauth.Session, _ string) {
 	note := strings.TrimSpace(r.PostFormValue("note"))
-	if len(note) > kiosk.MaxAckNoteBytes {
-		writeError(w, http.StatusBadRequest, "说明过长（不超过500字节）· The note is too long (at most 500 bytes).")
+	if err := kiosk.NoteLimit.Check("note", note, false); err != nil {
+		writeError(w, http.StatusBadRequest, "说明过长或含有不允许的字符 · "+err.Error())
 		return
 	}
 	err := g.submit(r, kiosk.AcknowledgeRecovery{By: s.User, Note: note})

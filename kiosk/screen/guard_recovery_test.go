@@ -52,7 +52,7 @@ func TestGuardAcknowledgeRecovery(t *testing.T) {
 	}{
 		{"acknowledged", " 已核对 ", nil, 200, kiosk.AcknowledgeRecovery{By: "张伟", Note: "已核对"}},
 		{"without a note", "", nil, 200, kiosk.AcknowledgeRecovery{By: "张伟"}},
-		{"note too long", strings.Repeat("x", kiosk.MaxAckNoteBytes+1), nil, 400, nil},
+		{"note too long", strings.Repeat("x", kiosk.NoteLimit.Bytes+1), nil, 400, nil},
 		{"nothing to acknowledge", "", kiosk.ErrRejected, 409, kiosk.AcknowledgeRecovery{By: "张伟"}},
 	}
 	for _, tt := range tests {

@@ -92,7 +92,7 @@ type commandRequest struct {
 func (c *Console) postCommandJSON(w http.ResponseWriter, r *http.Request) {
 	var req commandRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: not a command of at most 64 KB: " + err.Error()})
 		return
 	}
 	c.answerSend(w, req.Kiosk, req.Name, req.Args)
@@ -108,6 +108,9 @@ func (c *Console) postCommandForm(w http.ResponseWriter, r *http.Request) {
 	}
 	name, kiosk := r.PostForm.Get("name"), r.PostForm.Get("kiosk")
 	args, err := formArgs(name, r.PostForm.Get)
+	if err == nil {
+		err = checkArgs(name, args)
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
@@ -123,6 +126,10 @@ func (c *Console) postCommandForm(w http.ResponseWriter, r *http.Request) {
 func (c *Console) answerSend(w http.ResponseWriter, kiosk, name string, args any) {
 	if !contract.ValidKioskID(kiosk) || name == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "kiosk and name are required"})
+		return
+	}
+	if err := checkArgs(name, args); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	sent, err := c.Send(kiosk, name, args)
@@ -162,4 +169,24 @@ func formArgs(name string, get func(string) string) (any, error) {
 		return contract.AcknowledgeRecoveryArgs{By: operator, Note: strings.TrimSpace(get("note"))}, nil
 	}
 	return nil, fmt.Errorf("unknown action %q", name)
+}
+
+// checkArgs refuses, before anything is signed, args the kiosk would answer
+// bad_args (contract.DecodeArgs: required fields, the limits of every text).
+// A command the contract has no args type for goes as it is: the kiosk
+// judges it.
+func checkArgs(name string, args any) error {
+	v := contract.NewArgs(name)
+	if v == nil {
+		return nil
+	}
+	raw, ok := args.(json.RawMessage)
+	if !ok {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return fmt.Errorf("args: %w", err)
+		}
+		raw = b
+	}
+	return contract.DecodeArgs(raw, v)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/hack/brokertest"
 )
 
 func TestFormArgs(t *testing.T) {
@@ -79,5 +81,63 @@ func TestUploadsKeepTheClip(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode == http.StatusCreated {
 		t.Error("an upload named .. was accepted")
+	}
+}
+
+// TestCommandsRefusedBeforeSigning: POST /api/commands (and the page's form)
+// answer 400 to args the kiosk would refuse as bad_args, before anything is
+// signed, recorded or published.
+func TestCommandsRefusedBeforeSigning(t *testing.T) {
+	broker := brokertest.Start(t)
+	c, _ := startConsole(t, broker.URL(), "station", time.Minute)
+	kiosk := brokertest.Connect(t, broker.URL())
+	cmds := kiosk.Subscribe("gongzhi/v1/k1/cmd")
+	web := httptest.NewServer(c.Handler())
+	defer web.Close()
+
+	big := strings.Repeat("长", 300<<10/3)
+	bodies := []struct{ what, body, says string }{
+		{"a 300 KB responder", `{"kiosk":"k1","name":"accept","args":{"incident":"inc-1","responder":"` + big + `"}}`, "64 KB"},
+		{"a responder one character over", `{"kiosk":"k1","name":"accept","args":{"incident":"inc-1","responder":"` + strings.Repeat("龘", 65) + `"}}`, "args.responder"},
+		{"a 5,000-character outcome", `{"kiosk":"k1","name":"close","args":{"incident":"inc-1","by":"w","outcome":"` + strings.Repeat("o", 5000) + `"}}`, "args.outcome"},
+		{"a message without from", `{"kiosk":"k1","name":"message","args":{"incident":"inc-1","text":"马上到"}}`, "args.from"},
+		{"a control character", `{"kiosk":"k1","name":"escalate","args":{"incident":"inc-1","by":"w\u0007","reason":"r"}}`, "control"},
+	}
+	for _, b := range bodies {
+		res, err := http.Post(web.URL+"/api/commands", "application/json", strings.NewReader(b.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(got["error"], b.says) {
+			t.Errorf("%s: HTTP %d %.200q, want 400 saying %q", b.what, res.StatusCode, got["error"], b.says)
+		}
+	}
+	form := url.Values{"kiosk": {"k1"}, "name": {"accept"}, "incident": {"inc-1"}, "operator": {strings.Repeat("W", 65)}}
+	res, err := http.PostForm(web.URL+"/commands", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("the page's form with a 65-character operator: HTTP %d, want 400", res.StatusCode)
+	}
+	// A valid command goes: the refusals were for their args alone.
+	res, err = http.Post(web.URL+"/api/commands", "application/json", strings.NewReader(`{"kiosk":"k1","name":"accept","args":{"incident":"inc-1","responder":"王警官"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("valid accept: HTTP %d", res.StatusCode)
+	}
+	m := brokertest.Next(t, cmds, waitLong)
+	if len(m.Payload) > 4<<10 {
+		t.Errorf("the first command published is %d bytes: a refused one went out", len(m.Payload))
+	}
+	if sent, _ := c.store.Commands(); len(sent) != 1 {
+		t.Errorf("%d commands recorded, want only the valid one", len(sent))
 	}
 }

@@ -94,6 +94,9 @@
   const ms = (s) => (s ? Date.parse(s) : NaN);
   const pad = (n) => String(n).padStart(2, "0");
   const hhmm = (d) => pad(d.getHours()) + ":" + pad(d.getMinutes());
+  // cut shortens a name from outside to n characters (code points), so that
+  // the headline stays a headline; the screen's CSS wraps what remains.
+  const cut = (s, n) => { const a = Array.from(s); return a.length > n ? a.slice(0, n).join("") + "…" : s; };
   const mmss = (left) => { const s = Math.max(0, Math.ceil(left / 1000)); return Math.floor(s / 60) + ":" + pad(s % 60); };
 
   function calls() {
@@ -192,7 +195,8 @@
       cancelled: "info", handled_on_site: "ok", escalated: "ok" }[st] || "info";
     $("status").dataset.tone = tone;
     const minutes = Math.round((ms(c.callback_due) - ms(c.registered_at)) / 60000);
-    $("headline").textContent = t("h." + st, { name: c.responder || "" });
+    $("headline").textContent = t("h." + st, { name: cut(c.responder || "", 16) });
+    $("headline").classList.toggle("long", Array.from(c.responder || "").length > 8);
     const late = st === "accepted" && ms(c.callback_by) <= now();
     let detail = t(late ? "d.acceptedLate" : "d." + st, { n: minutes });
     if (!c.delivered && st !== "onsite" && st !== "registered" && !(view && view.online)) detail += " " + t("note.notDelivered");

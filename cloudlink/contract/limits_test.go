@@ -1,0 +1,255 @@
+package contract
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestTextLimitCheck(t *testing.T) {
+	name := NameLimit // 64 characters, 192 bytes
+	lines := MessageLimit
+	tests := []struct {
+		what     string
+		limit    TextLimit
+		s        string
+		required bool
+		ok       bool
+	}{
+		{"widest CJK at the bound", name, strings.Repeat("龘", 64), true, true},
+		{"one character over", name, strings.Repeat("龘", 65), true, false},
+		{"ASCII at the bound", name, strings.Repeat("a", 64), true, true},
+		{"emoji within characters, over bytes", name, strings.Repeat("😀", 49), true, false},
+		{"emoji at the byte bound", name, strings.Repeat("😀", 48), true, true},
+		{"300 KB", name, strings.Repeat("x", 300<<10), true, false},
+		{"blank but required", name, "  \u3000 ", true, false},
+		{"empty, optional", name, "", false, true},
+		{"empty, required", name, "", true, false},
+		{"invalid UTF-8", name, "王\xff警官", true, false},
+		{"NUL", name, "王\x00", true, false},
+		{"line break in a name", name, "王\n警官", true, false},
+		{"line break in a message", lines, "第一行\r\n第二行\tend", true, true},
+		{"escape in a message", lines, "\x1b[2J", true, false},
+		{"C1 control", lines, "a\u0085b", true, false},
+		{"DEL", name, "a\x7f", true, false},
+		{"bidi override", name, "abc\u202Efed", true, false},
+		{"bidi isolate", name, "\u2066x\u2069", true, false},
+		{"line separator", lines, "a\u2028b", true, false},
+		{"emoji with a joiner", name, "👩\u200d🚒 消防", true, true},
+	}
+	for _, tt := range tests {
+		err := tt.limit.Check("f", tt.s, tt.required)
+		if got := err == nil; got != tt.ok {
+			t.Errorf("%s: Check = %v, want ok %v", tt.what, err, tt.ok)
+		}
+		var te *TextError
+		if err != nil && (!errors.As(err, &te) || te.Field != "f") {
+			t.Errorf("%s: error %v is not a TextError for field f", tt.what, err)
+		}
+	}
+}
+
+func TestTextLimitCut(t *testing.T) {
+	for _, s := range []string{strings.Repeat("龘", 300), strings.Repeat("😀x", 300), "a\x00b\xffc\u202e", strings.Repeat("y", 300<<10)} {
+		got := CommandIDLimit.Cut(s)
+		if err := CommandIDLimit.Check("id", got, false); err != nil {
+			t.Errorf("Cut(%.20q...) = %.20q..., which does not fit: %v", s, got, err)
+		}
+		if !utf8.ValidString(got) || got == "" {
+			t.Errorf("Cut(%.20q...) = %q", s, got)
+		}
+	}
+	if got := NameLimit.Cut("王警官"); got != "王警官" {
+		t.Errorf("Cut of a fitting text = %q, want it unchanged", got)
+	}
+}
+
+// TestArgsCheck: every command's args refuse an oversized text in each
+// field, and a missing required one.
+func TestArgsCheck(t *testing.T) {
+	big := strings.Repeat("长", 300<<10/3) // 300 KB
+	tests := []struct {
+		name string
+		args Args
+		ok   bool
+	}{
+		{"accept", AcceptArgs{Incident: "inc-1", Responder: "王警官"}, true},
+		{"accept 300 KB responder", AcceptArgs{Incident: "inc-1", Responder: big}, false},
+		{"accept no responder", AcceptArgs{Incident: "inc-1"}, false},
+		{"accept long incident", AcceptArgs{Incident: strings.Repeat("i", 65), Responder: "x"}, false},
+		{"message", MessageArgs{Incident: "inc-1", From: "派出所", Text: "值班人员将在5分钟内与您联系"}, true},
+		{"message no from", MessageArgs{Incident: "inc-1", Text: "hello"}, false},
+		{"message long text", MessageArgs{Incident: "inc-1", From: "a", Text: strings.Repeat("字", 201)}, false},
+		{"escalate", EscalateArgs{Incident: "inc-1", By: "a", Reason: "需要民警到场\n嫌疑人在场"}, true},
+		{"escalate long reason", EscalateArgs{Incident: "inc-1", By: "a", Reason: strings.Repeat("r", 1501)}, false},
+		{"close", CloseArgs{Incident: "inc-1", By: "a", Outcome: "mediated"}, true},
+		{"close 5000-character outcome", CloseArgs{Incident: "inc-1", By: "a", Outcome: strings.Repeat("o", 5000)}, false},
+		{"close outcome with a line break", CloseArgs{Incident: "inc-1", By: "a", Outcome: "a\nb"}, false},
+		{"upload_clip", UploadClipArgs{Incident: "inc-1", Clip: "clip-1", URL: "https://s3/x?sig=1"}, true},
+		{"upload_clip long url", UploadClipArgs{Incident: "inc-1", Clip: "clip-1", URL: "https://s3/" + strings.Repeat("u", 2048)}, false},
+		{"clip_link", ClipLinkArgs{Incident: "inc-1", Clip: "clip-1"}, true},
+		{"clip_link no clip", ClipLinkArgs{Incident: "inc-1"}, false},
+		{"self_test no reason", SelfTestArgs{}, true},
+		{"self_test long reason", SelfTestArgs{Reason: big}, false},
+		{"update long version", UpdateArgs{URL: "https://x/k", Version: big, SHA256: strings.Repeat("0", 64), Arch: "arm64", Signature: "c2ln"}, false},
+		{"update", UpdateArgs{URL: "https://x/k", Version: "1.5.0", SHA256: strings.Repeat("0", 64), Arch: "arm64", Signature: "c2ln"}, true},
+	}
+	for _, tt := range tests {
+		if err := tt.args.Check(); (err == nil) != tt.ok {
+			t.Errorf("%s: Check = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestCheckArgs(t *testing.T) {
+	responder := strings.Repeat("x", 300<<10)
+	raw, _ := json.Marshal(AcceptArgs{Incident: "inc-1", Responder: responder})
+	err := CheckArgs(CmdAccept, raw)
+	if !errors.Is(err, ErrArgs) || !strings.Contains(err.Error(), "args.responder") {
+		t.Errorf("300 KB responder: %v, want ErrArgs naming args.responder", err)
+	}
+	if len(err.Error()) > 200 {
+		t.Errorf("the error repeats the text: %d bytes", len(err.Error()))
+	}
+	for _, raw := range []string{`{"incident":"inc-1","responder":"\xff\xfe"}`, `{"incident":"inc-1","responder":"a\u0000"}`, `{"incident":"inc-1"`, `{"incident":"inc-1","text":"x"}`} {
+		if err := CheckArgs(CmdMessage, json.RawMessage(raw)); !errors.Is(err, ErrArgs) {
+			t.Errorf("message args %q: %v, want ErrArgs", raw, err)
+		}
+	}
+	if err := CheckArgs(CmdMessage, json.RawMessage(`{"incident":"inc-1","from":"站","text":"好","later_field":1}`)); err != nil {
+		t.Errorf("message with an unknown field: %v, want ok (v1 grows fields)", err)
+	}
+	if err := CheckArgs(CmdSelfTest, nil); err != nil {
+		t.Errorf("self_test without args: %v", err)
+	}
+	if err := CheckArgs("reboot", nil); !errors.Is(err, ErrArgs) {
+		t.Errorf("unknown command: %v", err)
+	}
+}
+
+// TestCommandEnvelopeBounded: a command with a 300 KB id, kiosk or name is
+// malformed, and what is echoed and recorded of it is cut to the bounds.
+func TestCommandEnvelopeBounded(t *testing.T) {
+	big := strings.Repeat("z", 300<<10)
+	for _, c := range []Command{
+		{V: 1, ID: big, Kiosk: "k", Name: CmdAccept, Counter: 1},
+		{V: 1, ID: "c1", Kiosk: big, Name: CmdAccept, Counter: 1},
+		{V: 1, ID: "c1", Kiosk: "k", Name: big, Counter: 1},
+	} {
+		b, _ := json.Marshal(c)
+		got, err := DecodeUnsignedCommand(b)
+		var rerr *ReplyError
+		if !errors.As(err, &rerr) || rerr.Code != ErrMalformed {
+			t.Errorf("command of %d bytes: %v, want malformed", len(b), err)
+		}
+		if n := len(got.ID) + len(got.Kiosk) + len(got.Name); n > MaxCommandIDBytes+MaxIDBytes+MaxCommandNameBytes {
+			t.Errorf("refused command keeps %d bytes of text", n)
+		}
+		if len(rerr.Message) > 200 {
+			t.Errorf("the refusal repeats the text: %d bytes", len(rerr.Message))
+		}
+	}
+}
+
+// argsLimits says which limit bounds each text property of the args
+// schemas, and of what the kiosk sends back of them; TestAsyncAPILimits
+// holds asyncapi.json to it.
+var argsLimits = map[string]map[string]TextLimit{
+	"Command":                 {"id": CommandIDLimit, "kiosk": IDLimit, "name": CommandNameLimit},
+	"AcceptArgs":              {"incident": IDLimit, "responder": NameLimit},
+	"MessageArgs":             {"incident": IDLimit, "from": NameLimit, "text": MessageLimit},
+	"EscalateArgs":            {"incident": IDLimit, "by": NameLimit, "reason": ReasonLimit},
+	"CloseArgs":               {"incident": IDLimit, "by": NameLimit, "outcome": OutcomeLimit},
+	"UploadClipArgs":          {"incident": IDLimit, "clip": IDLimit, "url": URLLimit},
+	"ClipLinkArgs":            {"incident": IDLimit, "clip": IDLimit},
+	"SelfTestArgs":            {"reason": ReasonLimit},
+	"UpdateArgs":              {"url": URLLimit, "version": VersionLimit, "signature": SignatureLimit},
+	"AcknowledgeRecoveryArgs": {"by": NameLimit, "note": NoteLimit},
+	// What the kiosk sends back of them.
+	"Incident":                      {"responder": NameLimit, "outcome": OutcomeLimit},
+	"EventIncident":                 {"responder": NameLimit, "outcome": OutcomeLimit},
+	"IncidentMessage":               {"from": NameLimit, "text": MessageLimit},
+	"data.incident.accepted":        {"responder": NameLimit},
+	"data.incident.message":         {"from": NameLimit, "text": MessageLimit},
+	"data.incident.note_added":      {"by": NameLimit, "text": NoteLimit},
+	"data.incident.escalated":       {"by": NameLimit, "reason": ReasonLimit},
+	"data.incident.closed":          {"by": NameLimit, "outcome": OutcomeLimit},
+	"data.incident.handled_on_site": {"by": NameLimit},
+	"data.incident.cancelled":       {"by": NameLimit},
+	"data.security.command_refused": {"addressed_to": RefusedLimit, "command": RefusedLimit, "message": RefusedLimit, "name": RefusedLimit},
+}
+
+// TestAsyncAPILimits: every text property of what the platform sends has
+// maxLength (characters) equal to its limit, and its description gives the
+// byte bound; a string property without a limit must be an enum or have a
+// pattern or a format that bounds it.
+func TestAsyncAPILimits(t *testing.T) {
+	doc := loadDoc(t)
+	for schema, limits := range argsLimits {
+		props := obj(t, schemaByName(t, doc, schema), "properties")
+		for prop, p := range props {
+			p, _ := p.(map[string]any)
+			if p["type"] != "string" {
+				continue
+			}
+			where := schema + "." + prop
+			l, ok := limits[prop]
+			if !ok {
+				if sentByPlatform(schema) && p["enum"] == nil && p["pattern"] == nil && p["format"] == nil {
+					t.Errorf("%s: a text without a limit", where)
+				}
+				continue
+			}
+			if got := fmt.Sprint(p["maxLength"]); got != fmt.Sprint(l.Runes) {
+				t.Errorf("%s: maxLength %s, want %d (characters)", where, got, l.Runes)
+			}
+			desc, _ := p["description"].(string)
+			if want := fmt.Sprintf("%d bytes", l.Bytes); !strings.Contains(desc, want) {
+				t.Errorf("%s: description %q does not give the byte bound %q", where, desc, want)
+			}
+		}
+		for prop := range limits {
+			if props[prop] == nil {
+				t.Errorf("%s.%s: limited in Go, absent from the document", schema, prop)
+			}
+		}
+	}
+}
+
+func sentByPlatform(schema string) bool {
+	return schema == "Command" || strings.HasSuffix(schema, "Args")
+}
+
+// FuzzCheckArgs: any args of any command are decoded and checked without a
+// panic; what passes fits every limit, and what Cut makes of any text fits.
+func FuzzCheckArgs(f *testing.F) {
+	for _, s := range []string{`{"incident":"i","responder":"王"}`, `{"incident":"i","from":"a","text":"b\n"}`, `{"by":"\u202e"}`, "\xff", `null`, `[]`, `{"url":"http://x"}`} {
+		for _, name := range []string{CmdAccept, CmdMessage, CmdEscalate, CmdClose, CmdUploadClip, CmdClipLink, CmdSelfTest, CmdUpdate} {
+			f.Add(name, []byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, name string, raw []byte) {
+		v := NewArgs(name)
+		if v == nil {
+			return
+		}
+		if err := DecodeArgs(raw, v); err != nil {
+			if !errors.Is(err, ErrArgs) || len(err.Error()) > 1000 {
+				t.Fatalf("error %.200q: want a short ErrArgs", err)
+			}
+			return
+		}
+		b, _ := json.Marshal(v)
+		if !utf8.Valid(b) || len(b) > 8<<10 {
+			t.Fatalf("accepted args of %d bytes: %.200q", len(b), b)
+		}
+		for _, l := range []TextLimit{IDLimit, NameLimit, MessageLimit, RefusedLimit} {
+			if got := l.Cut(string(raw)); l.Check("f", got, false) != nil {
+				t.Fatalf("Cut(%.40q) = %.40q does not fit %+v", raw, got, l)
+			}
+		}
+	})
+}
