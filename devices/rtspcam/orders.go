@@ -42,6 +42,15 @@ func (s *server) startClip(o devices.ClipOrder) error {
 			return err
 		}
 	}
+	return s.syncClip(c) // the pre-roll is on disk before the press is a second old
+}
+
+// syncClip puts a clip's frames on disk; a clip that cannot be written
+// is finished, failed.
+func (s *server) syncClip(c *clip) error {
+	if err := c.sync(); err != nil {
+		return s.finishClip(c, "", err)
+	}
 	return nil
 }
 
@@ -120,6 +129,9 @@ func (s *server) tick(now time.Time) error {
 	s.health.tick(now)
 	for _, c := range s.clips {
 		if now.Sub(c.end) < clipGrace {
+			if err := s.syncClip(c); err != nil {
+				return err
+			}
 			continue
 		}
 		cut := ""
