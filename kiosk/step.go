@@ -46,7 +46,7 @@ var EventTypes = []string{
 	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered,
 	EvClockStepped, EvCommandRefused,
 	EvClipRecording, EvClipReady, EvClipFailed, EvClipUploadProgress, EvClipUploaded,
-	EvClipUploadFailed, EvCameraState,
+	EvClipUploadFailed, EvClipEvicted, EvCameraState,
 	EvSelfTestPassed, EvSelfTestFailed, EvUpdateDownload, EvUpdateDeferred, EvUpdateVerified,
 	EvUpdateInstalled, EvUpdateCommitted, EvUpdateRejected, EvUpdateRolledBack,
 }

@@ -98,7 +98,9 @@ func TestClipFailedUploadRefused(t *testing.T) {
 }
 
 // TestClipsToDelete: retention by age and by quota never offers a clip of
-// an open incident or one the platform has not acknowledged.
+// an open incident, one the platform has not acknowledged, or one whose
+// bytes the platform does not hold; under disk pressure ClipsToEvict
+// offers clips of closed incidents, held ones first, oldest first.
 func TestClipsToDelete(t *testing.T) {
 	j := mustOpen(t, filepath.Join(t.TempDir(), "j.db"))
 	day := 24 * time.Hour
@@ -113,6 +115,7 @@ func TestClipsToDelete(t *testing.T) {
 		{"old-acked", "inc-closed", 40 * day, true},
 		{"old-unacked", "inc-closed", 39 * day, false},
 		{"old-open", "inc-open", 38 * day, true},
+		{"old-not-held", "inc-closed", 37 * day, true}, // acked, never uploaded or fetched
 		{"mid-acked", "inc-closed", 10 * day, true},
 		{"new-acked", "inc-closed", 1 * day, true},
 		{"new-recording", "inc-closed", 0, false},
@@ -124,6 +127,11 @@ func TestClipsToDelete(t *testing.T) {
 			continue
 		}
 		mustFinishClip(t, j, c.id, 100)
+		if c.id != "old-not-held" {
+			if _, err := j.MarkClipFetched(c.id, now); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if c.acked {
 			if _, err := j.MarkClipAcked(c.id); err != nil {
 				t.Fatal(err)
@@ -136,7 +144,7 @@ func TestClipsToDelete(t *testing.T) {
 		want            []string
 	}{
 		{"age only", 1 << 30, 0, []string{"old-acked"}},
-		{"quota of 300 of 500 bytes", 300, 0, []string{"old-acked", "mid-acked"}},
+		{"quota of 400 of 600 bytes", 400, 0, []string{"old-acked", "mid-acked"}},
 		{"quota of 0: everything deletable", 0, 0, []string{"old-acked", "mid-acked", "new-acked"}},
 		{"free 150 bytes", 1 << 30, 150, []string{"old-acked", "mid-acked"}},
 	}
@@ -144,6 +152,20 @@ func TestClipsToDelete(t *testing.T) {
 		got, err := j.ClipsToDelete(now, 30*day, tt.quota, tt.needFree)
 		if err != nil || !slices.Equal(clipIDs(got), tt.want) {
 			t.Errorf("%s: ClipsToDelete() = %v, %v; want %v", tt.name, clipIDs(got), err, tt.want)
+		}
+	}
+	evict := []struct {
+		needFree int64
+		want     []string
+	}{
+		{0, nil},
+		{250, []string{"old-acked", "old-unacked", "mid-acked"}},
+		{1 << 30, []string{"old-acked", "old-unacked", "mid-acked", "new-acked", "old-not-held"}},
+	}
+	for _, tt := range evict {
+		got, err := j.ClipsToEvict(tt.needFree)
+		if err != nil || !slices.Equal(clipIDs(got), tt.want) {
+			t.Errorf("ClipsToEvict(%d) = %v, %v; want %v", tt.needFree, clipIDs(got), err, tt.want)
 		}
 	}
 	// Closing the open incident makes its acked clip deletable.

@@ -58,6 +58,7 @@ var eventLabels = map[string]label{
 	kiosk.EvClipFailed:       {"录像失败", "Clip failed"},
 	kiosk.EvClipUploaded:     {"录像已上传", "Clip uploaded"},
 	kiosk.EvClipUploadFailed: {"录像上传失败", "Clip upload failed"},
+	kiosk.EvClipEvicted:      {"录像因空间不足删除", "Clip deleted for disk space"},
 }
 
 var cameraStateLabels = map[string]label{
