@@ -114,6 +114,14 @@ func (cs *cameraSet) clipReport(ctx context.Context, camera string, r devices.Cl
 		return
 	}
 	a.began = true // clip.recording was journaled when the clip was ordered
+	if r.Start.IsZero() {
+		return
+	}
+	if stored, err := cs.journal.MarkClipStarted(r.ID, r.Start, r.KeyframeBeforePressMs); err == nil {
+		a.clip = stored
+	} else {
+		cs.log.Warn("clip start not indexed", "clip", r.ID, "err", err)
+	}
 }
 
 // finishClip indexes and journals a clip's end. A "ready" clip whose file

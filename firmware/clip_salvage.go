@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"kioskd/devices"
 	"kioskd/devices/clipfile"
@@ -51,6 +52,10 @@ func (cs *cameraSet) settleClip(ctx context.Context, a *activeClip, why string) 
 		return
 	}
 	a.partial = partial
+	if !a.clip.Start.IsZero() {
+		r.Start, r.KeyframeBeforePressMs = a.clip.Start, a.clip.BeforePressMs
+		r.End = r.Start.Add(time.Duration(r.DurationMs) * time.Millisecond)
+	}
 	if partial {
 		r.Cut = why
 		cs.log.Info("partial clip salvaged", "clip", a.clip.ID, "duration_ms", r.DurationMs, "bytes", r.Bytes)

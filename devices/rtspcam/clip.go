@@ -116,9 +116,15 @@ func (c *clip) sync() error {
 	return nil
 }
 
-// recording is the report sent when the clip is ordered.
+// recording is the report sent when the clip is ordered, once the
+// pre-roll is written: with its start when the ring had video.
 func (c *clip) recording() devices.ClipReport {
-	return devices.ClipReport{Type: devices.MessageClip, ID: c.order.ID, State: devices.ClipRecording}
+	rep := devices.ClipReport{Type: devices.MessageClip, ID: c.order.ID, State: devices.ClipRecording}
+	if c.first != nil {
+		rep.Start = c.first.at
+		rep.KeyframeBeforePressMs = c.press.Sub(c.first.at).Milliseconds()
+	}
+	return rep
 }
 
 // finish ends the clip: cut is why it ended early ("" if it ran to its

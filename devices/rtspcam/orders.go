@@ -34,15 +34,18 @@ func (s *server) order(o devices.ClipOrder) error {
 func (s *server) startClip(o devices.ClipOrder) error {
 	c, from := newClip(o, time.Now())
 	s.clips[o.ID] = c
-	if err := s.send(c.recording()); err != nil {
-		return err
-	}
 	for _, f := range s.ring.since(from) {
 		if done, err := s.feed(c, f); done || err != nil {
 			return err
 		}
 	}
-	return s.syncClip(c) // the pre-roll is on disk before the press is a second old
+	if err := s.syncClip(c); err != nil { // the pre-roll is on disk before the press is a second old
+		return err
+	}
+	if s.clips[o.ID] == nil {
+		return nil // finished already
+	}
+	return s.send(c.recording())
 }
 
 // syncClip puts a clip's frames on disk; a clip that cannot be written

@@ -60,6 +60,9 @@ type Clip struct {
 	Partial bool `json:"partial,omitempty"`
 	// FetchedAt: when the platform had fetched every byte of the file.
 	FetchedAt time.Time `json:"fetched_at,omitzero"`
+	// BeforePressMs: how far before the press its first frame is, known
+	// once the camera wrote the pre-roll (with Start).
+	BeforePressMs int64 `json:"keyframe_before_press_ms,omitempty"`
 }
 
 // Held says the platform holds the clip's bytes: uploaded or fetched whole.
@@ -133,6 +136,19 @@ func (j *Journal) MarkClipAnnounced(id string) (Clip, error) {
 			return false
 		}
 		cur.Announced = true
+		return true
+	})
+}
+
+// MarkClipStarted records where a recording clip starts: the wall time of
+// its first frame and how far that is before the press, so that a clip cut
+// short by a kill still has them.
+func (j *Journal) MarkClipStarted(id string, start time.Time, beforePressMs int64) (Clip, error) {
+	return j.editClip("mark clip started", id, func(cur *Clip) bool {
+		if cur.State != ClipRecording {
+			return false
+		}
+		cur.Start, cur.BeforePressMs = start, beforePressMs
 		return true
 	})
 }
