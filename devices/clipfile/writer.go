@@ -51,13 +51,14 @@ type Writer struct {
 	file *os.File
 	seq  uint32
 
-	origin   time.Duration      // pts of the first frame: the clip's time 0
-	held     *fmp4.PartSample   // the newest frame: its duration is known at the next one
-	heldPTS  time.Duration      // its pts
-	ready    []*fmp4.PartSample // frames with their durations, not yet written
-	readyAt  time.Duration      // pts of ready[0]
-	lastDur  uint32             // duration of the last frame given one, in ticks
-	unsynced bool               // a fragment was written since the last fsync
+	origin   time.Duration         // pts of the first frame: the clip's time 0
+	held     *fmp4.PartSample      // the newest frame: its duration is known at the next one
+	heldPTS  time.Duration         // its pts
+	ready    []*fmp4.PartSample    // frames with their durations, not yet written
+	readyAt  time.Duration         // pts of ready[0]
+	lastDur  uint32                // duration of the last frame given one, in ticks
+	buf      seekablebuffer.Buffer // the fragment being made
+	unsynced bool                  // a fragment was written since the last fsync
 	lastSync time.Time
 }
 
@@ -135,11 +136,11 @@ func (w *Writer) writeFragment() error {
 	w.seq++
 	part := fmp4.Part{SequenceNumber: w.seq, Tracks: []*fmp4.PartTrack{{
 		ID: trackID, BaseTime: w.ticks(w.readyAt), Samples: w.ready}}}
-	var buf seekablebuffer.Buffer
-	if err := part.Marshal(&buf); err != nil {
+	w.buf.Reset() // reused: a fragment is about a second of video
+	if err := part.Marshal(&w.buf); err != nil {
 		return fmt.Errorf("clipfile: fragment %d: %w", w.seq, err)
 	}
-	if _, err := w.file.Write(buf.Bytes()); err != nil {
+	if _, err := w.file.Write(w.buf.Bytes()); err != nil {
 		return fmt.Errorf("clipfile: write fragment %d: %w", w.seq, err)
 	}
 	w.ready, w.unsynced = nil, true
