@@ -184,3 +184,30 @@ func TestClipEndsAfterRecording(t *testing.T) {
 	})
 	checkClipOrder(t, r.events(kiosk.EvClipRecording, kiosk.EvClipReady, kiosk.EvClipFailed), presses)
 }
+
+// TestFetchTrackerCoverage: ranges sent in any order and overlap cover a
+// file only when together they leave no byte out.
+func TestFetchTrackerCoverage(t *testing.T) {
+	tests := []struct {
+		name  string
+		spans []span
+		whole bool
+	}{
+		{"one 200", []span{{0, 100}}, true},
+		{"two halves, last first", []span{{50, 100}, {0, 50}}, true},
+		{"overlapping", []span{{0, 60}, {40, 100}}, true},
+		{"a gap", []span{{0, 49}, {50, 100}}, false},
+		{"three pieces", []span{{70, 100}, {0, 30}, {30, 70}}, true},
+		{"tail missing", []span{{0, 99}}, false},
+	}
+	for _, tt := range tests {
+		ft := newFetchTracker()
+		whole := false
+		for _, s := range tt.spans {
+			whole = ft.add("c", s.from, s.to, 100)
+		}
+		if whole != tt.whole {
+			t.Errorf("%s: whole = %v, want %v", tt.name, whole, tt.whole)
+		}
+	}
+}

@@ -175,3 +175,32 @@ func TestClipsToDelete(t *testing.T) {
 		t.Errorf("after closing inc-open: ClipsToDelete() = %v, %v; want %v", clipIDs(got), err, want)
 	}
 }
+
+// TestClipMarks: a recording clip keeps its announcement and its start
+// through its end; a fetch counts only for a finished clip, the first one
+// wins, and makes the clip held.
+func TestClipMarks(t *testing.T) {
+	j := mustOpen(t, filepath.Join(t.TempDir(), "j.db"))
+	mustAddClip(t, j, "c1", "inc-1", t0)
+	if c, err := j.MarkClipFetched("c1", t0); err != nil || !c.FetchedAt.IsZero() || c.Held() {
+		t.Errorf("fetch while recording: %+v, %v; want not fetched", c, err)
+	}
+	if _, err := j.MarkClipAnnounced("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.MarkClipStarted("c1", t0.Add(-5*time.Second), 5200); err != nil {
+		t.Fatal(err)
+	}
+	c, err := j.FinishClip(Clip{ID: "c1", State: ClipReady, Start: t0.Add(-5 * time.Second), Bytes: 10, SHA256: "ab", Partial: true})
+	if err != nil || !c.Announced || c.BeforePressMs != 5200 || !c.Partial || !c.Start.Equal(t0.Add(-5*time.Second)) {
+		t.Errorf("finished: %+v, %v; want announced, started 5.2 s before the press, partial", c, err)
+	}
+	if c, err := j.MarkClipStarted("c1", t0, 0); err != nil || c.BeforePressMs != 5200 {
+		t.Errorf("start after the end: %+v, %v; want it left", c, err)
+	}
+	j.MarkClipFetched("c1", t0.Add(time.Minute))
+	c, err = j.MarkClipFetched("c1", t0.Add(time.Hour))
+	if err != nil || !c.FetchedAt.Equal(t0.Add(time.Minute)) || !c.Held() {
+		t.Errorf("fetched twice: %+v, %v; want the first fetch, held", c, err)
+	}
+}
