@@ -73,6 +73,7 @@ var clipStateLabels = map[string]label{
 	"ready":     {"可播放", "ready"},
 	"uploaded":  {"已上传", "uploaded"},
 	"failed":    {"录像失败", "failed"},
+	"evicted":   {"已删除(空间不足)", "deleted for disk space"},
 }
 
 var deadlineLabels = map[string]label{
