@@ -102,8 +102,5 @@ func repairPart(part, path string) error {
 		}
 		return err
 	}
-	if err := os.Rename(part, path); err != nil {
-		return fmt.Errorf("clip file: %w", err)
-	}
-	return nil
+	return clipfile.Rename(part, path)
 }

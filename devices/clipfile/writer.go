@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/bluenviron/mediacommon/pkg/formats/fmp4"
@@ -180,3 +181,20 @@ func (w *Writer) Close() error {
 
 // Abort closes the file without writing what waits.
 func (w *Writer) Abort() error { return w.file.Close() }
+
+// Rename gives a finished or repaired clip its final name and syncs the
+// directory, so that the name survives a power cut as the bytes do.
+func Rename(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("clipfile: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(to))
+	if err != nil {
+		return fmt.Errorf("clipfile: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("clipfile: sync directory: %w", err)
+	}
+	return nil
+}

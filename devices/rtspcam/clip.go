@@ -163,7 +163,7 @@ func (c *clip) finish(cut string, werr error) devices.ClipReport {
 func (c *clip) close() error {
 	err := c.file.Close()
 	if err == nil && c.last != nil {
-		err = os.Rename(c.tmp, c.order.Path)
+		err = clipfile.Rename(c.tmp, c.order.Path)
 	}
 	if err != nil {
 		return fmt.Errorf("clip %s: finish: %w", c.order.ID, err)
