@@ -18,6 +18,9 @@ func TestRooms(t *testing.T) {
 		"github.com/deepch/vdk":               "kioskd/devices/rtspcam",
 		"go.etcd.io/bbolt":                    "kioskd/kiosk/journal",
 		"github.com/eclipse/paho.mqtt.golang": "kioskd/cloudlink",
+		// Clip files (fragmented MP4): written by the camera child, repaired by kioskd.
+		"github.com/bluenviron/mediacommon": "kioskd/devices/clipfile",
+		"github.com/abema/go-mp4":           "kioskd/devices/clipfile",
 		// Test cameras and browser tests only: never in the daemon.
 		"github.com/bluenviron/gortsplib": "kioskd/hack",
 		"github.com/chromedp/":            "kioskd/hack",

@@ -157,9 +157,10 @@ const (
 	ClipFailed    ClipState = "failed"
 )
 
-// ClipReport is sent by the child when a clip starts recording and when it
-// ends (ready or failed). Start is the wall time of the clip's first frame
-// (a keyframe), End that of its last frame.
+// ClipReport is sent by the child when a clip starts recording (once its
+// pre-roll is written; with Start and KeyframeBeforePressMs when the ring
+// had video) and when it ends (ready or failed). Start is the wall time of
+// the clip's first frame (a keyframe), End that of its last frame.
 type ClipReport struct {
 	Type       string    `json:"type"` // MessageClip
 	ID         string    `json:"id"`

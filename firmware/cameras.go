@@ -89,7 +89,11 @@ type cameraSet struct {
 	done    chan struct{} // closed when Run stops reading news
 	active  map[string]*activeClip
 	uploads *uploader
-	live    *liveRelay // the live relay's RTSP listener (relay.go)
+	fetched *fetchTracker // what the clip server sent of each clip (clip_fetched.go)
+	// diskFree is the free space under a directory (-1 unknown); tests
+	// set a figure, since they cannot fill the disk.
+	diskFree func(dir string) int64
+	live     *liveRelay // the live relay's RTSP listener (relay.go)
 
 	mu    sync.Mutex
 	views map[string]*cameraView
@@ -106,6 +110,7 @@ func newCameraSet(cfg *config.Config, j *journal.Journal, ctrl *kiosk.Controller
 		notify: func() {}, log: log.With("part", "cameras"),
 		news: make(chan procNews, 256), presses: make(chan press, 64), done: make(chan struct{}),
 		active: map[string]*activeClip{}, views: map[string]*cameraView{},
+		fetched: newFetchTracker(), diskFree: diskFree,
 	}
 	if command == nil {
 		command = func(c config.Camera) childCommand { return selfCommand(c, liveSocket(cfg.Kiosk.StateDir, c.ID)) }
@@ -217,7 +222,7 @@ func (cs *cameraSet) handleNews(ctx context.Context, n procNews) {
 		v := cs.views[n.camera]
 		v.crashed, v.healthAt = true, time.Time{} // the next child must speak for itself
 		cs.mu.Unlock()
-		cs.failCameraClips(ctx, n.camera, "camera process ended: "+errText(n.exited))
+		cs.settleCameraClips(ctx, n.camera, "camera process ended: "+errText(n.exited))
 		cs.checkViews(ctx)
 	}
 }
@@ -296,9 +301,7 @@ func faultChange(id string, v *cameraView) kiosk.Input {
 // submit journals one input through the controller. Telemetry refused for
 // space is not an error worth more than a debug line.
 func (cs *cameraSet) submit(ctx context.Context, in kiosk.Input) {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, err := cs.ctrl.Submit(sctx, in)
+	err := cs.journalInput(ctx, in)
 	switch {
 	case err == nil, ctx.Err() != nil:
 	case strings.Contains(err.Error(), journal.ErrTelemetryRefused.Error()):
@@ -306,6 +309,14 @@ func (cs *cameraSet) submit(ctx context.Context, in kiosk.Input) {
 	default:
 		cs.log.Error("camera news not journaled", "err", err)
 	}
+}
+
+// journalInput journals one input through the controller.
+func (cs *cameraSet) journalInput(ctx context.Context, in kiosk.Input) error {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := cs.ctrl.Submit(sctx, in)
+	return err
 }
 
 // Statuses returns every camera's health, for the heartbeat and the API.

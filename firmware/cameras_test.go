@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type camRig struct {
 	j    *journal.Journal
 	ctrl *kiosk.Controller
 	cs   *cameraSet
+	// free, when not -1, is the free space the clip store sees: a test
+	// cannot fill the disk.
+	free *atomic.Int64
 }
 
 // newCamRig starts cameras named by modes (camera id → fake mode). Clips
@@ -62,6 +66,14 @@ func newCamRig(t *testing.T, modes map[string]string, edit ...func(*config.Confi
 	}
 	command := func(c config.Camera) childCommand { return fakeCameraCommand(modes[c.ID])(c) }
 	cs := newCameraSet(cfg, j, ctrl, tok, command, log)
+	free := &atomic.Int64{}
+	free.Store(-1)
+	cs.diskFree = func(dir string) int64 {
+		if f := free.Load(); f != -1 {
+			return f
+		}
+		return diskFree(dir)
+	}
 	for _, c := range cs.cams {
 		c.proc.hung = 2 * time.Second
 	}
@@ -77,7 +89,7 @@ func newCamRig(t *testing.T, modes map[string]string, edit ...func(*config.Confi
 		<-done
 		j.Close()
 	})
-	return &camRig{t: t, cfg: cfg, j: j, ctrl: ctrl, cs: cs}
+	return &camRig{t: t, cfg: cfg, j: j, ctrl: ctrl, cs: cs, free: free}
 }
 
 func (r *camRig) submit(in kiosk.Input) string {

@@ -55,7 +55,7 @@ func (d *Daemon) serveClips(ctx context.Context, listening func()) error {
 	listening()
 	d.log.Info("clip server listening", "addr", ln.Addr().String(), "tls", cl.FetchTLS(), "fetch", d.cams.fetch)
 	mux := http.NewServeMux()
-	d.cams.clipRoutes(mux)
+	d.cams.clipRoutes(mux, true)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	return serve(ctx, srv, ln)
 }

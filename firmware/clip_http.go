@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"time"
 
 	"kioskd/kiosk/journal"
 )
@@ -17,12 +18,15 @@ func (cs *cameraSet) cameraRoutes(mux *http.ServeMux) {
 }
 
 // clipRoutes adds the clip route, served to the platform by the clip
-// server (clip_fetch.go) and to the guard console in-process, never on the
-// listener of the citizen screen:
+// server (clip_fetch.go, platform set: a clip it sends whole is held by the
+// platform, clip_fetched.go) and to the guard console in-process, never on
+// the listener of the citizen screen:
 //
 //	GET /api/clips/{id}?token=T    a finished clip's MP4 (Range requests served), with a token
-func (cs *cameraSet) clipRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/clips/{id}", cs.serveClip)
+func (cs *cameraSet) clipRoutes(mux *http.ServeMux, platform bool) {
+	mux.HandleFunc("GET /api/clips/{id}", func(w http.ResponseWriter, r *http.Request) {
+		cs.serveClip(w, r, platform)
+	})
 }
 
 func (cs *cameraSet) serveCameras(w http.ResponseWriter, _ *http.Request) {
@@ -31,7 +35,7 @@ func (cs *cameraSet) serveCameras(w http.ResponseWriter, _ *http.Request) {
 	json.NewEncoder(w).Encode(cs.apiCameras()) // with the live relay's figures (relay_http.go)
 }
 
-func (cs *cameraSet) serveClip(w http.ResponseWriter, r *http.Request) {
+func (cs *cameraSet) serveClip(w http.ResponseWriter, r *http.Request, platform bool) {
 	id := r.PathValue("id")
 	if err := cs.tokens.Check("clip", id, r.URL.Query().Get("token")); err != nil {
 		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
@@ -51,5 +55,15 @@ func (cs *cameraSet) serveClip(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "video/mp4")
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Header().Set("X-Content-SHA256", c.SHA256)
-	http.ServeContent(w, r, c.File, c.End, f)
+	if !platform || r.Method != http.MethodGet {
+		http.ServeContent(w, r, c.File, c.End, f)
+		return
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, c.File, c.End, f)
+	if s, ok := sentRange(cw, c.Bytes); ok && cs.fetched.add(id, s.from, s.to, c.Bytes) {
+		if _, err := cs.journal.MarkClipFetched(id, time.Now()); err != nil {
+			cs.log.Error("clip fetched whole but not marked so; its file is kept", "clip", id, "err", err)
+		}
+	}
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"kioskd/devices"
-	"kioskd/firmware/update"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
@@ -31,13 +29,14 @@ const (
 
 // activeClip is a clip being recorded.
 type activeClip struct {
-	clip   journal.Clip
-	press  time.Time // monotonic
-	end    time.Time // monotonic planned end
-	limit  time.Time // press + post_roll_cap
-	live   string
-	began  bool // the child reported it recording
-	camera *camera
+	clip    journal.Clip
+	press   time.Time // monotonic
+	end     time.Time // monotonic planned end
+	limit   time.Time // press + post_roll_cap
+	live    string
+	began   bool // the child reported it recording
+	partial bool // cut short by a kill or crash, finished by kioskd
+	camera  *camera
 }
 
 func newClipID() string {
@@ -64,6 +63,8 @@ func (cs *cameraSet) orderClip(ctx context.Context, c *camera, p press) {
 	}
 	a := &activeClip{clip: cl, press: p.at, end: p.at.Add(c.cfg.PostRoll.Duration),
 		limit: p.at.Add(c.cfg.PostRollCap.Duration), live: cs.liveRef(c.cfg.ID), camera: c}
+	cs.active[id] = a
+	cs.announce(ctx, a) // clip.recording before anything can end the clip
 	err := cs.roomForClip()
 	if err == nil {
 		err = c.proc.Send(devices.ClipOrder{
@@ -74,9 +75,29 @@ func (cs *cameraSet) orderClip(ctx context.Context, c *camera, p press) {
 	}
 	if err != nil {
 		cs.finishClip(ctx, a, devices.ClipReport{ID: id, State: devices.ClipFailed, Error: err.Error()})
-		return
 	}
-	cs.active[id] = a
+}
+
+// announce journals a clip's clip.recording event, once: kioskd says it
+// when it orders the clip, not when the camera process answers, so that
+// no end of a clip (even one the camera never heard of) comes without it.
+// It reports whether the clip is announced.
+func (cs *cameraSet) announce(ctx context.Context, a *activeClip) bool {
+	if a.clip.Announced {
+		return true
+	}
+	ref := kiosk.Clip{ID: a.clip.ID, Camera: a.clip.Camera, State: journal.ClipRecording, Live: a.live}
+	if err := cs.journalInput(ctx, kiosk.ClipEvent{Event: kiosk.EvClipRecording, Incident: a.clip.Incident, Clip: ref}); err != nil {
+		cs.log.Error("clip.recording not journaled", "clip", a.clip.ID, "err", err)
+		return false
+	}
+	stored, err := cs.journal.MarkClipAnnounced(a.clip.ID)
+	if err != nil {
+		cs.log.Error("clip announced but not marked so; it may be announced twice", "clip", a.clip.ID, "err", err)
+		stored, stored.Announced = a.clip, true
+	}
+	a.clip = stored
+	return true
 }
 
 func (cs *cameraSet) clipPath(file string) string { return filepath.Join(cs.clips.Dir, file) }
@@ -92,10 +113,15 @@ func (cs *cameraSet) clipReport(ctx context.Context, camera string, r devices.Cl
 		cs.finishClip(ctx, a, r)
 		return
 	}
-	a.began = true
-	ref := kiosk.Clip{ID: r.ID, Camera: camera, State: journal.ClipRecording, Start: r.Start,
-		BeforePress: r.KeyframeBeforePressMs, Live: a.live}
-	cs.submit(ctx, kiosk.ClipEvent{Event: kiosk.EvClipRecording, Incident: a.clip.Incident, Clip: ref})
+	a.began = true // clip.recording was journaled when the clip was ordered
+	if r.Start.IsZero() {
+		return
+	}
+	if stored, err := cs.journal.MarkClipStarted(r.ID, r.Start, r.KeyframeBeforePressMs); err == nil {
+		a.clip = stored
+	} else {
+		cs.log.Warn("clip start not indexed", "clip", r.ID, "err", err)
+	}
 }
 
 // finishClip indexes and journals a clip's end. A "ready" clip whose file
@@ -103,7 +129,7 @@ func (cs *cameraSet) clipReport(ctx context.Context, camera string, r devices.Cl
 func (cs *cameraSet) finishClip(ctx context.Context, a *activeClip, r devices.ClipReport) {
 	delete(cs.active, a.clip.ID)
 	c := journal.Clip{ID: a.clip.ID, State: journal.ClipFailed, Start: r.Start, End: r.End,
-		DurationMs: r.DurationMs, Bytes: r.Bytes, SHA256: r.SHA256, Error: r.Error}
+		DurationMs: r.DurationMs, Bytes: r.Bytes, SHA256: r.SHA256, Error: r.Error, Partial: a.partial}
 	if r.State == devices.ClipReady {
 		c.State = journal.ClipReady
 		if err := checkClipFile(cs.clipPath(a.clip.File), r.Bytes); err != nil {
@@ -125,6 +151,10 @@ func (cs *cameraSet) finishClip(ctx context.Context, a *activeClip, r devices.Cl
 	}
 	ref := cs.endRef(stored)
 	ref.BeforePress, ref.Cut, ref.Live = r.KeyframeBeforePressMs, r.Cut, a.live
+	if !cs.announce(ctx, a) {
+		cs.log.Error("clip end not reported: its clip.recording could not be journaled", "clip", c.ID, "state", stored.State)
+		return
+	}
 	cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: a.clip.Incident, Clip: ref})
 }
 
@@ -142,7 +172,7 @@ func checkClipFile(path string, bytes int64) error {
 // clipRef is a clip as incident events carry it.
 func clipRef(c journal.Clip) kiosk.Clip {
 	return kiosk.Clip{ID: c.ID, Camera: c.Camera, State: c.State, Start: c.Start, End: c.End,
-		Duration: c.DurationMs, Bytes: c.Bytes, SHA256: c.SHA256, Error: c.Error}
+		Duration: c.DurationMs, Bytes: c.Bytes, SHA256: c.SHA256, Error: c.Error, Partial: c.Partial}
 }
 
 // endRef is a clip as its clip.ready or clip.failed event carries it: a
@@ -155,11 +185,12 @@ func (cs *cameraSet) endRef(c journal.Clip) kiosk.Clip {
 	return ref
 }
 
-// failCameraClips fails every clip in progress on one camera.
-func (cs *cameraSet) failCameraClips(ctx context.Context, camera, why string) {
+// settleCameraClips finishes every clip in progress on a camera whose
+// process ended: what it wrote is kept (clip_salvage.go).
+func (cs *cameraSet) settleCameraClips(ctx context.Context, camera, why string) {
 	for _, a := range cs.active {
 		if a.clip.Camera == camera {
-			cs.finishClip(ctx, a, devices.ClipReport{ID: a.clip.ID, State: devices.ClipFailed, Error: why})
+			cs.settleClip(ctx, a, why)
 		}
 	}
 }
@@ -200,34 +231,5 @@ func (cs *cameraSet) expireClips(ctx context.Context) {
 			cs.finishClip(ctx, a, devices.ClipReport{ID: a.clip.ID, State: devices.ClipFailed,
 				Error: "no report from the camera process " + reportGrace.String() + " after the clip's end"})
 		}
-	}
-}
-
-// recoverClips settles the clips a previous run left recording: a file
-// that was finished (its child got to rename it) is ready, with its
-// times unknown; the others failed.
-func (cs *cameraSet) recoverClips(ctx context.Context) {
-	all, err := cs.journal.Clips()
-	if err != nil {
-		cs.log.Error("clip index unreadable", "err", err)
-		return
-	}
-	for _, c := range all {
-		if c.State != journal.ClipRecording {
-			continue
-		}
-		done := journal.Clip{ID: c.ID, State: journal.ClipFailed, Error: "kioskd stopped while it was recording"}
-		if sum, n, err := update.FileSHA256(cs.clipPath(c.File)); err == nil {
-			done = journal.Clip{ID: c.ID, State: journal.ClipReady, Bytes: n, SHA256: sum}
-		} else if !errors.Is(err, os.ErrNotExist) {
-			done.Error = err.Error()
-		}
-		stored, err := cs.journal.FinishClip(done)
-		if err != nil {
-			cs.log.Error("clip end not indexed", "clip", c.ID, "err", err)
-			continue
-		}
-		ev := map[string]string{journal.ClipReady: kiosk.EvClipReady, journal.ClipFailed: kiosk.EvClipFailed}[stored.State]
-		cs.submit(ctx, kiosk.ClipEvent{Event: ev, Incident: c.Incident, Clip: cs.endRef(stored)})
 	}
 }

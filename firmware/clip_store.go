@@ -15,22 +15,30 @@ import (
 
 // The clip store: MP4 files in clips.dir, indexed in the journal. Every
 // minute (and at start) retention deletes, oldest first, the clips the
-// journal offers (acked by the platform, incident closed) that are past
-// clips.max_age, over clips.quota, or needed to bring free space back
-// above clips.low_disk; then the clips_low_disk fault is raised or
-// cleared. Under half of low_disk no new clip is recorded, so that clips
-// never take the space the journal needs.
+// journal offers (acked, incident closed, and held by the platform:
+// uploaded, or fetched whole from the clip server) that are past
+// clips.max_age or over clips.quota. Only when free space is under
+// clips.low_disk does it evict more: clips of closed incidents, those the
+// platform holds first, then those it does not, oldest first, each with a
+// clip.evicted event; never a clip of an open incident or one recording.
+// Then the clips_low_disk fault is raised or cleared. Under half of
+// low_disk no new clip is recorded, so that clips never take the space the
+// journal needs.
 
 const (
 	faultClipsLowDisk = "clips_low_disk"
 	// orphanAge: a file in clips.dir the index does not know (a child's
 	// ".part" file after a crash) is deleted once this old.
 	orphanAge = time.Hour
+	// clipEvicted is a clip's state in its clip.evicted event; evictLowDisk
+	// the event's reason.
+	clipEvicted  = "evicted"
+	evictLowDisk = "low_disk"
 )
 
 // roomForClip fails when free space is under half of clips.low_disk.
 func (cs *cameraSet) roomForClip() error {
-	free := diskFree(cs.clips.Dir)
+	free := cs.diskFree(cs.clips.Dir)
 	if free >= 0 && free < cs.clips.LowDisk.Bytes/2 {
 		return fmt.Errorf("not recorded: %d MiB free under %s, half of clips.low_disk", free>>20, cs.clips.Dir)
 	}
@@ -42,35 +50,64 @@ func (cs *cameraSet) keepStore(ctx context.Context) {
 	if err := os.MkdirAll(cs.clips.Dir, 0o750); err != nil {
 		cs.log.Error("clips directory", "err", err)
 	}
-	need := int64(0)
-	if free := diskFree(cs.clips.Dir); free >= 0 {
-		need = max(0, cs.clips.LowDisk.Bytes-free)
-	}
-	gone, err := cs.journal.ClipsToDelete(time.Now(), cs.clips.MaxAge.Duration, cs.clips.Quota.Bytes, need)
+	gone, err := cs.journal.ClipsToDelete(time.Now(), cs.clips.MaxAge.Duration, cs.clips.Quota.Bytes, 0)
 	if err != nil {
 		cs.log.Error("retention: clip index unreadable", "err", err)
 	}
+	deleted := 0
 	for _, c := range gone {
-		if err := os.Remove(cs.clipPath(c.File)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			cs.log.Error("retention: clip not deleted", "clip", c.ID, "err", err)
-			continue
-		}
-		if err := cs.journal.ForgetClip(c.ID); err != nil {
-			cs.log.Error("retention: clip deleted but still indexed", "clip", c.ID, "err", err)
+		if cs.deleteClip(c) {
+			deleted++
 		}
 	}
-	if len(gone) > 0 {
-		cs.log.Info("retention deleted clips", "count", len(gone))
+	if deleted > 0 {
+		cs.log.Info("retention deleted clips", "count", deleted)
 	}
+	cs.evictForSpace(ctx)
 	cs.sweepOrphans()
 	cs.lowDiskFault(ctx)
+}
+
+// evictForSpace deletes clips of closed incidents while free space is
+// under clips.low_disk, and says so with a clip.evicted event each.
+func (cs *cameraSet) evictForSpace(ctx context.Context) {
+	free := cs.diskFree(cs.clips.Dir)
+	if free < 0 || free >= cs.clips.LowDisk.Bytes {
+		return
+	}
+	evict, err := cs.journal.ClipsToEvict(cs.clips.LowDisk.Bytes - free)
+	if err != nil {
+		cs.log.Error("retention: clip index unreadable", "err", err)
+	}
+	for _, c := range evict {
+		if !cs.deleteClip(c) {
+			continue
+		}
+		cs.log.Warn("clip evicted for disk space", "clip", c.ID, "incident", c.Incident, "platform_had", c.Held())
+		ref := clipRef(c)
+		ref.State = clipEvicted
+		cs.submit(ctx, kiosk.ClipEvent{Event: kiosk.EvClipEvicted, Incident: c.Incident, Clip: ref, Detail: map[string]any{
+			"reason": evictLowDisk, "platform_had": c.Held(), "free_bytes": free, "low_disk_bytes": cs.clips.LowDisk.Bytes}})
+	}
+}
+
+// deleteClip deletes a clip's file, then its index entry.
+func (cs *cameraSet) deleteClip(c journal.Clip) bool {
+	if err := os.Remove(cs.clipPath(c.File)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		cs.log.Error("retention: clip not deleted", "clip", c.ID, "err", err)
+		return false
+	}
+	if err := cs.journal.ForgetClip(c.ID); err != nil {
+		cs.log.Error("retention: clip deleted but still indexed", "clip", c.ID, "err", err)
+	}
+	return true
 }
 
 // lowDiskFault raises clips_low_disk while free space is under
 // clips.low_disk, on a post with cameras: without one no clip is
 // recorded, and the journal's own reserve fault speaks for the disk.
 func (cs *cameraSet) lowDiskFault(ctx context.Context) {
-	free := diskFree(cs.clips.Dir)
+	free := cs.diskFree(cs.clips.Dir)
 	low := len(cs.cams) > 0 && free >= 0 && free < cs.clips.LowDisk.Bytes
 	cs.mu.Lock()
 	changed := low != cs.lowOn
@@ -82,7 +119,7 @@ func (cs *cameraSet) lowDiskFault(ctx context.Context) {
 	var in kiosk.Input = kiosk.ClearFault{Key: faultClipsLowDisk}
 	if low {
 		in = kiosk.RaiseFault{Key: faultClipsLowDisk, Detail: fmt.Sprintf(
-			"%d MiB free for clips, under clips.low_disk (%s); clips the platform has not acknowledged and clips of open incidents are kept",
+			"%d MiB free for clips, under clips.low_disk (%s); clips of closed incidents are evicted, oldest first, with clip.evicted; clips of open incidents are kept",
 			free>>20, cs.clips.LowDisk)}
 	}
 	cs.submit(ctx, in)

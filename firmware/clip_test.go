@@ -4,20 +4,24 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/devices/clipfile"
 	"kioskd/firmware/config"
 	"kioskd/firmware/update"
+	"kioskd/hack/fakecam/camsim"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
@@ -87,7 +91,7 @@ func TestClipFetchToken(t *testing.T) {
 	_, clip := r.readyClip()
 	mux := http.NewServeMux()
 	r.cs.cameraRoutes(mux)
-	r.cs.clipRoutes(mux)
+	r.cs.clipRoutes(mux, false)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	expired := &tokens{secret: r.cs.tokens.secret, ttl: -time.Second}
@@ -248,36 +252,6 @@ func TestUploadClipGivesUp(t *testing.T) {
 	}
 }
 
-// TestRetentionKeepsOpenAndUnacked: with a quota of nothing, retention
-// deletes only acked clips of closed incidents.
-func TestRetentionKeepsOpenAndUnacked(t *testing.T) {
-	r := newCamRig(t, map[string]string{"door": "online"})
-	inc, clip := r.readyClip()
-	r.cs.clips.Quota.Bytes = 0
-	path := r.cs.clipPath(clip.ID + ".mp4")
-	br := &bridge{journal: r.j, controller: r.ctrl, log: r.cs.log, cameras: r.cs}
-	steps := []struct {
-		name string
-		do   func()
-		kept bool
-	}{
-		{"open and unacked", func() {}, true},
-		{"acked, still open", func() { ackEvents(t, br, r.events(kiosk.EvClipReady)) }, true},
-		{"closed", func() { r.submit(kiosk.Close{Incident: inc, By: "王警官", Outcome: "已处理"}) }, false},
-	}
-	for _, s := range steps {
-		s.do()
-		r.cs.keepStore(t.Context())
-		_, err := os.Stat(path)
-		if kept := err == nil; kept != s.kept {
-			t.Fatalf("%s: file kept = %v, want %v", s.name, kept, s.kept)
-		}
-	}
-	if _, err := r.j.ClipByID(clip.ID); err == nil {
-		t.Error("deleted clip still indexed")
-	}
-}
-
 func ackEvents(t *testing.T, br *bridge, evs []journal.Event) {
 	t.Helper()
 	var ids []string
@@ -310,36 +284,92 @@ func TestLowDisk(t *testing.T) {
 }
 
 // TestRecoverClips: clips a previous run left recording are settled at
-// start: ready if their file was finished (with a fetch URL), failed if not.
+// start, each after its clip.recording: ready if their file was finished
+// (with a fetch URL), ready and partial if a temp file holds whole
+// fragments (it is cut after the last one and renamed), failed if not.
 func TestRecoverClips(t *testing.T) {
 	r := newCamRig(t, map[string]string{}, func(c *config.Config) {
 		c.Clips.FetchListen, c.Clips.FetchAddress = "10.8.0.20:8082", "10.8.0.20:8082"
 	})
-	for _, id := range []string{"clip-done", "clip-lost"} {
+	if err := os.MkdirAll(r.cs.clips.Dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"clip-done", "clip-cut", "clip-empty", "clip-lost"} {
 		if err := r.j.AddClip(journal.Clip{ID: id, Incident: "inc-1", Camera: "door", File: id + ".mp4", Ordered: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(r.cs.clips.Dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(r.cs.clipPath("clip-done.mp4"), []byte("a finished mp4"), 0o640); err != nil {
 		t.Fatal(err)
 	}
+	writePart(t, r.cs.clipPath("clip-cut.mp4.part"), 100)  // 4 s, never closed
+	writePart(t, r.cs.clipPath("clip-empty.mp4.part"), 10) // under one fragment
 	r.cs.recoverClips(t.Context())
-	want := map[string]string{"clip-done": journal.ClipReady, "clip-lost": journal.ClipFailed}
+	want := map[string]string{"clip-done": journal.ClipReady, "clip-cut": journal.ClipReady,
+		"clip-empty": journal.ClipFailed, "clip-lost": journal.ClipFailed}
 	for id, state := range want {
-		if c, err := r.j.ClipByID(id); err != nil || c.State != state {
-			t.Errorf("%s: %+v, %v; want %s", id, c, err, state)
+		if c, err := r.j.ClipByID(id); err != nil || c.State != state || c.Partial != (id == "clip-cut") {
+			t.Errorf("%s: %+v, %v; want %s, partial only if cut", id, c, err, state)
 		}
 	}
-	if got := len(r.events(kiosk.EvClipReady, kiosk.EvClipFailed)); got != 2 {
-		t.Errorf("%d clip events, want 2", got)
-	}
-	for _, ev := range r.events(kiosk.EvClipReady, kiosk.EvClipFailed) {
+	checkClipOrder(t, r.events(kiosk.EvClipRecording, kiosk.EvClipReady, kiosk.EvClipFailed), 4)
+	for _, ev := range r.events(kiosk.EvClipReady) {
 		c := clipOf(t, ev)
-		if want := ev.Type == kiosk.EvClipReady; strings.HasPrefix(c.Fetch, "http://10.8.0.20:8082/api/clips/clip-done?token=") != want {
-			t.Errorf("%s fetch %q, want one: %v", ev.Type, c.Fetch, want)
+		if !strings.HasPrefix(c.Fetch, "http://10.8.0.20:8082/api/clips/"+c.ID+"?token=") {
+			t.Errorf("%s fetch %q, want one", c.ID, c.Fetch)
 		}
+		if c.ID == "clip-cut" && (!c.Partial || c.Duration < 2900 || c.Duration > 3960 || c.Cut == "") {
+			t.Errorf("partial clip %+v: want partial, 3–3.96 s (4 s less the last fragment), a cut", c)
+		}
+	}
+	if _, err := os.Stat(r.cs.clipPath("clip-cut.mp4")); err != nil {
+		t.Errorf("partial clip not renamed: %v", err)
+	}
+}
+
+// writePart writes n frames of the loop clip as a camera process would,
+// and leaves the file unclosed, as a kill does.
+func writePart(t *testing.T, path string, n int) {
+	t.Helper()
+	src, err := camsim.LoadAnnexB(filepath.Join("..", "hack", "fakecam", "testdata", "loop.h264"), 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := clipfile.Create(path, clipfile.Codec{SPS: src.SPS, PPS: src.PPS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		au := src.AUs[i%len(src.AUs)]
+		var data []byte
+		for _, nal := range au.NALs {
+			data = binary.BigEndian.AppendUint32(data, uint32(len(nal)))
+			data = append(data, nal...)
+		}
+		if err := w.Write(data, au.Key, time.Duration(i)*src.FrameDur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Abort()
+}
+
+// checkClipOrder checks that each of n clips has one clip.recording
+// and, after it, one end (clip.ready or clip.failed).
+func checkClipOrder(t *testing.T, evs []journal.Event, n int) {
+	t.Helper()
+	recording, ended := map[string]bool{}, map[string]bool{}
+	for _, ev := range evs {
+		id := clipOf(t, ev).ID
+		switch {
+		case ev.Type == kiosk.EvClipRecording && !recording[id]:
+			recording[id] = true
+		case ev.Type != kiosk.EvClipRecording && recording[id] && !ended[id]:
+			ended[id] = true
+		default:
+			t.Errorf("%s of clip %s out of order (recording seen %v, end seen %v)", ev.Type, id, recording[id], ended[id])
+		}
+	}
+	if len(ended) != n {
+		t.Errorf("%d clips reported recording then ended, want %d", len(ended), n)
 	}
 }

@@ -74,7 +74,7 @@ func (d *Daemon) guardConsole(br *bridge, link *cloudlink.Link) (*screen.Guard, 
 	}
 	if cs := d.cams; cs != nil && len(cs.cams) > 0 {
 		clips := http.NewServeMux()
-		cs.clipRoutes(clips)
+		cs.clipRoutes(clips, false) // a guard's viewing is not the platform's copy
 		g.CameraHealth, g.Clips, g.ClipPath = cs.guardHealth, clips, cs.ClipPath
 		g.LiveVideo = cs.serveLiveMP4 // see relay_http.go
 	}

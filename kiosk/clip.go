@@ -16,6 +16,7 @@ const (
 	EvClipUploadProgress = "clip.upload_progress"
 	EvClipUploaded       = "clip.uploaded"
 	EvClipUploadFailed   = "clip.upload_failed"
+	EvClipEvicted        = "clip.evicted"
 	EvCameraState        = "camera.state"
 )
 
@@ -23,7 +24,7 @@ const (
 // are the ones that may be dropped when space is short.
 var (
 	clipEvents = []string{EvClipRecording, EvClipReady, EvClipFailed,
-		EvClipUploadProgress, EvClipUploaded, EvClipUploadFailed}
+		EvClipUploadProgress, EvClipUploaded, EvClipUploadFailed, EvClipEvicted}
 	telemetryEvents = []string{EvClipUploadProgress, EvCameraState}
 )
 
@@ -31,7 +32,7 @@ var (
 type Clip struct {
 	ID       string    `json:"id"`
 	Camera   string    `json:"camera"`
-	State    string    `json:"state"` // recording, ready, failed, uploaded
+	State    string    `json:"state"` // recording, ready, failed, uploaded, acked; evicted in clip.evicted
 	Start    time.Time `json:"start,omitzero"`
 	End      time.Time `json:"end,omitzero"`
 	Duration int64     `json:"duration_ms,omitempty"`
@@ -39,10 +40,11 @@ type Clip struct {
 	SHA256   string    `json:"sha256,omitempty"` // hex, of the MP4 file
 	// BeforePress is how far before the press the clip starts (a keyframe).
 	BeforePress int64  `json:"keyframe_before_press_ms,omitempty"`
-	Cut         string `json:"cut,omitempty"`   // why it ended before its planned end
-	Error       string `json:"error,omitempty"` // why it failed
-	Live        string `json:"live,omitempty"`  // the camera's live-view reference, with an expiring token
-	Fetch       string `json:"fetch,omitempty"` // clip.ready: where the platform GETs the MP4, with an expiring token
+	Cut         string `json:"cut,omitempty"`     // why it ended before its planned end
+	Error       string `json:"error,omitempty"`   // why it failed
+	Live        string `json:"live,omitempty"`    // the camera's live-view reference, with an expiring token
+	Fetch       string `json:"fetch,omitempty"`   // clip.ready: where the platform GETs the MP4, with an expiring token
+	Partial     bool   `json:"partial,omitempty"` // cut short by a kill or crash, finished after
 }
 
 // ClipEvent journals news of an incident's clip: Event is one of the clip.*

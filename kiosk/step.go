@@ -47,7 +47,7 @@ var EventTypes = []string{
 	EvClosed, EvOverdue, EvFaultRaised, EvFaultCleared, EvJournalRecovered, EvRecoveryAcknowledged,
 	EvClockStepped, EvCommandRefused, EvAckRefused,
 	EvClipRecording, EvClipReady, EvClipFailed, EvClipUploadProgress, EvClipUploaded,
-	EvClipUploadFailed, EvCameraState,
+	EvClipUploadFailed, EvClipEvicted, EvCameraState,
 	EvSelfTestPassed, EvSelfTestFailed, EvUpdateDownload, EvUpdateDeferred, EvUpdateVerified,
 	EvUpdateInstalled, EvUpdateCommitted, EvUpdateRejected, EvUpdateRolledBack,
 }

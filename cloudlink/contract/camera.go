@@ -58,15 +58,16 @@ type CameraReport struct {
 type Clip struct {
 	ID          string    `json:"id"`
 	Camera      string    `json:"camera"`
-	State       string    `json:"state"`          // recording, ready, failed, uploaded, acked
+	State       string    `json:"state"`          // recording, ready, failed, uploaded, acked; evicted in clip.evicted
 	Start       time.Time `json:"start,omitzero"` // wall time of the first frame (a keyframe)
 	End         time.Time `json:"end,omitzero"`   // wall time of the last frame
 	DurationMs  int64     `json:"duration_ms,omitempty"`
 	Bytes       int64     `json:"bytes,omitempty"`
 	SHA256      string    `json:"sha256,omitempty"` // hex, of the MP4 file
 	BeforePress int64     `json:"keyframe_before_press_ms,omitempty"`
-	Cut         string    `json:"cut,omitempty"`   // why it ended before its planned end
-	Error       string    `json:"error,omitempty"` // why it failed
-	Live        string    `json:"live,omitempty"`  // rtsp://HOST:8554/CAMERA?token=..., expiring
-	Fetch       string    `json:"fetch,omitempty"` // clip.ready: http(s)://HOST:PORT/api/clips/ID?token=..., expiring
+	Cut         string    `json:"cut,omitempty"`     // why it ended before its planned end
+	Error       string    `json:"error,omitempty"`   // why it failed
+	Live        string    `json:"live,omitempty"`    // rtsp://HOST:8554/CAMERA?token=..., expiring
+	Fetch       string    `json:"fetch,omitempty"`   // clip.ready: http(s)://HOST:PORT/api/clips/ID?token=..., expiring
+	Partial     bool      `json:"partial,omitempty"` // clip.ready: cut short by a kill or crash, finished after (see doc.md)
 }

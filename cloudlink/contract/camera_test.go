@@ -43,6 +43,7 @@ func clipSteps() []eventStep {
 	recording := exClip("recording")
 	recording.Live = "rtsp://192.168.1.20:8554/door?token=1741948013.q3ZbX0m1cT9wK2aL5eR8uA"
 	uploaded := exClip("uploaded")
+	evicted := exClip("evicted")
 	ready := exClip("ready")
 	ready.Fetch = "https://10.8.0.20:8082/api/clips/" + exClipID + "?token=1741948045.Xk2Lq9vR4mT0aP7sW1eY3g"
 	const url = "https://oss.example.cn/clips/post-0571-01/" + exClipID + ".mp4"
@@ -55,6 +56,8 @@ func clipSteps() []eventStep {
 		{typ: "clip.uploaded", sec: 411, incident: exIncID, data: map[string]any{"clip": uploaded, "url": url, "attempts": 1}},
 		{typ: "clip.upload_failed", sec: 420, incident: exIncID, data: map[string]any{"clip": exClip("acked"), "url": url,
 			"reason": "object store answered 403 Forbidden", "attempts": 1}},
+		{typ: "clip.evicted", sec: 86400 * 40, incident: exIncID, data: map[string]any{"clip": evicted, "reason": "low_disk",
+			"platform_had": false, "free_bytes": 901_775_360, "low_disk_bytes": 1_073_741_824}},
 		{typ: "camera.state", sec: 100, data: map[string]any{"camera": "counter", "state": "no_video", "problem": "connected, no frame for 3s"}},
 	}
 }

@@ -68,6 +68,8 @@ var EventTypes = []EventType{
 		Data: []string{"clip", "url", "attempts"}},
 	{Name: "clip.upload_failed", Doc: "an upload_clip upload failed for good after bounded retries",
 		Data: []string{"clip", "url", "reason", "attempts"}},
+	{Name: "clip.evicted", Doc: "the kiosk deleted a clip of a closed incident before the usual time because its disk was short of space (reason low_disk: free_bytes under low_disk_bytes); platform_had says whether you held its bytes (uploaded, or fetched whole from the clip server)",
+		Data: []string{"clip", "reason", "platform_had", "free_bytes", "low_disk_bytes"}},
 	{Name: "camera.state", Doc: "a camera's state changed: online, no_video, offline or config_fault (telemetry; the retained cameras topic holds the current state)",
 		Data: []string{"camera", "state", "problem"}},
 	{Name: "self_test.passed", Doc: "a self-test passed; data.self_test has every check (also in the heartbeat's last_self_test). Clears the self_test fault",

@@ -10,10 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/deepch/vdk/av"
-	"github.com/deepch/vdk/format/mp4"
-
 	"kioskd/devices"
+	"kioskd/devices/clipfile"
 )
 
 // Why a clip ended before its planned end (ClipReport.Cut).
@@ -27,9 +25,12 @@ const (
 	cutNoVideo    = "no video"
 )
 
-// clip is one MP4 being written. It waits for video if the ring had none,
-// starts on a keyframe, takes every frame up to end and is then finished:
-// the temp file gets its index, is synced and renamed to its path.
+// clip is one MP4 being written, fragmented (devices/clipfile) so that
+// what was written survives a kill of this process or of kioskd. It waits
+// for video if the ring had none, starts on a keyframe, takes every frame
+// up to end and is then finished: the temp file gets its last frames, is
+// synced and renamed to its path. A temp file left by a kill is finished
+// by kioskd at its next start.
 type clip struct {
 	order  devices.ClipOrder
 	press  time.Time // monotonic, in this process's clock
@@ -39,8 +40,7 @@ type clip struct {
 
 	params      *params
 	tmp         string
-	file        *os.File
-	mux         *mp4.Muxer
+	file        *clipfile.Writer
 	first, last *frame
 }
 
@@ -81,8 +81,10 @@ func (c *clip) write(f *frame) (done bool, cut string, err error) {
 	if f.params != c.params {
 		return true, cutCodec, nil
 	}
-	pkt := av.Packet{Idx: 0, IsKeyFrame: f.key, Data: f.data, Time: f.pts - c.first.pts}
-	if err := c.mux.WritePacket(pkt); err != nil {
+	if err := c.file.Write(f.data, f.key, f.pts); err != nil {
+		if errors.Is(err, clipfile.ErrTimeBackwards) {
+			return true, cutBFrames, nil
+		}
 		return false, "", fmt.Errorf("clip %s: write frame: %w", c.order.ID, err)
 	}
 	c.last = f
@@ -94,20 +96,35 @@ func (c *clip) open(p *params) error {
 		return fmt.Errorf("clip %s: %w", c.order.ID, err)
 	}
 	c.tmp = c.order.Path + ".part"
-	f, err := os.OpenFile(c.tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	w, err := clipfile.Create(c.tmp, clipfile.Codec{H265: p.codec == codecH265, VPS: p.vps, SPS: p.sps, PPS: p.pps})
 	if err != nil {
 		return fmt.Errorf("clip %s: %w", c.order.ID, err)
 	}
-	c.file, c.params, c.mux = f, p, mp4.NewMuxer(f)
-	if err := c.mux.WriteHeader([]av.CodecData{p.data}); err != nil {
-		return fmt.Errorf("clip %s: mp4 header: %w", c.order.ID, err)
+	c.file, c.params = w, p
+	return nil
+}
+
+// sync puts what the clip holds on disk: after its pre-roll, and every
+// second from the tick, so that a stalled camera leaves nothing waiting.
+func (c *clip) sync() error {
+	if c.file == nil {
+		return nil
+	}
+	if err := c.file.Sync(); err != nil {
+		return fmt.Errorf("clip %s: %w", c.order.ID, err)
 	}
 	return nil
 }
 
-// recording is the report sent when the clip is ordered.
+// recording is the report sent when the clip is ordered, once the
+// pre-roll is written: with its start when the ring had video.
 func (c *clip) recording() devices.ClipReport {
-	return devices.ClipReport{Type: devices.MessageClip, ID: c.order.ID, State: devices.ClipRecording}
+	rep := devices.ClipReport{Type: devices.MessageClip, ID: c.order.ID, State: devices.ClipRecording}
+	if c.first != nil {
+		rep.Start = c.first.at
+		rep.KeyframeBeforePressMs = c.press.Sub(c.first.at).Milliseconds()
+	}
+	return rep
 }
 
 // finish ends the clip: cut is why it ended early ("" if it ran to its
@@ -142,15 +159,11 @@ func (c *clip) finish(cut string, werr error) devices.ClipReport {
 	return rep
 }
 
-// close writes the MP4 index, syncs, closes and renames the temp file.
+// close writes the last frames, syncs, closes and renames the temp file.
 func (c *clip) close() error {
-	var err error
-	if c.last != nil {
-		err = c.mux.WriteTrailer()
-	}
-	err = errors.Join(err, c.file.Sync(), c.file.Close())
+	err := c.file.Close()
 	if err == nil && c.last != nil {
-		err = os.Rename(c.tmp, c.order.Path)
+		err = clipfile.Rename(c.tmp, c.order.Path)
 	}
 	if err != nil {
 		return fmt.Errorf("clip %s: finish: %w", c.order.ID, err)

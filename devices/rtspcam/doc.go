@@ -1,6 +1,7 @@
 // Package rtspcam is one camera: it pulls RTSP with deepch/vdk v0.0.27,
 // reconnects for ever, keeps a GOP-aligned pre-roll ring, writes MP4 clips
-// on order and reports honest health. It runs in a child process of kioskd
+// on order (fragmented, flushed as they grow, by devices/clipfile, so that a
+// kill keeps what was recorded) and reports honest health. It runs in a child process of kioskd
 // (Serve), because vdk panics on malformed RTP inside a goroutine of its
 // own; the protocol with the parent is in devices/camera.go. It also
 // serves the camera's live view to any number of viewers from its one

@@ -34,13 +34,25 @@ func (s *server) order(o devices.ClipOrder) error {
 func (s *server) startClip(o devices.ClipOrder) error {
 	c, from := newClip(o, time.Now())
 	s.clips[o.ID] = c
-	if err := s.send(c.recording()); err != nil {
-		return err
-	}
 	for _, f := range s.ring.since(from) {
 		if done, err := s.feed(c, f); done || err != nil {
 			return err
 		}
+	}
+	if err := s.syncClip(c); err != nil { // the pre-roll is on disk before the press is a second old
+		return err
+	}
+	if s.clips[o.ID] == nil {
+		return nil // finished already
+	}
+	return s.send(c.recording())
+}
+
+// syncClip puts a clip's frames on disk; a clip that cannot be written
+// is finished, failed.
+func (s *server) syncClip(c *clip) error {
+	if err := c.sync(); err != nil {
+		return s.finishClip(c, "", err)
 	}
 	return nil
 }
@@ -120,6 +132,9 @@ func (s *server) tick(now time.Time) error {
 	s.health.tick(now)
 	for _, c := range s.clips {
 		if now.Sub(c.end) < clipGrace {
+			if err := s.syncClip(c); err != nil {
+				return err
+			}
 			continue
 		}
 		cut := ""

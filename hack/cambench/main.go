@@ -7,6 +7,7 @@
 //
 //	go run ./hack/cambench                 # 1, 4, 8 cameras, 30 s each
 //	go run ./hack/cambench -cams 8 -measure 60s -runs 5
+//	go run ./hack/cambench -cams 1 -clip -runs 5   # each camera records a clip while measured
 //
 // Targets: under 1 % of a core per camera; RSS under 1.5 × pre-roll + 30 MB.
 package main
@@ -34,12 +35,13 @@ func main() {
 	measure := flag.Duration("measure", 30*time.Second, "measuring time per camera count")
 	runs := flag.Int("runs", 1, "runs per camera count; figures are medians over runs")
 	bitrate := flag.String("bitrate", "4M", "encoder bitrate of the 1080p source")
+	clip := flag.Bool("clip", false, "each camera records a clip (pre-roll included) for the whole measuring time")
 	flag.Parse()
 	if *child != "" {
 		runChild(*child, *preRoll)
 		return
 	}
-	if err := bench(*cams, *bitrate, *preRoll, *warmup, *measure, *runs); err != nil {
+	if err := bench(*cams, *bitrate, *preRoll, *warmup, *measure, *runs, *clip); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -53,12 +55,16 @@ func runChild(url string, preRoll time.Duration) {
 	}
 }
 
-func bench(counts, bitrate string, preRoll, warmup, measure time.Duration, runs int) error {
+func bench(counts, bitrate string, preRoll, warmup, measure time.Duration, runs int, clip bool) error {
 	dir, err := os.MkdirTemp("", "cambench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	clipDir := ""
+	if clip {
+		clipDir = dir
+	}
 	fmt.Printf("encoding a 1080p %s source (10 s, 25 fps, 2 s GOP) with ffmpeg...\n", bitrate)
 	path, err := camsim.Encode(dir, "src1080.h264", "1920x1080", 10, "-c:v", "libx264", "-preset", "veryfast",
 		"-bf", "0", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
@@ -82,7 +88,7 @@ func bench(counts, bitrate string, preRoll, warmup, measure time.Duration, runs 
 		}
 		var results []result
 		for range runs {
-			r, err := measureRun(self, src, n, preRoll, warmup, measure)
+			r, err := measureRun(self, src, n, preRoll, warmup, measure, clipDir)
 			if err != nil {
 				return err
 			}

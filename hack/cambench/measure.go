@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +37,9 @@ type camProc struct {
 	done    chan struct{}
 }
 
-func measureRun(self string, src *camsim.Source, n int, preRoll, warmup, measure time.Duration) (result, error) {
+// measureRun measures n cameras; with clipDir set, each records a clip
+// into it (from its pre-roll) for the whole measuring window.
+func measureRun(self string, src *camsim.Source, n int, preRoll, warmup, measure time.Duration, clipDir string) (result, error) {
 	var procs []*camProc
 	var cams []*camsim.Camera
 	defer func() { // the children first, so that they see no camera drop
@@ -63,6 +66,17 @@ func measureRun(self string, src *camsim.Source, n int, preRoll, warmup, measure
 	for _, p := range procs {
 		if h := p.latest(); h.State != devices.CameraOnline {
 			return result{}, fmt.Errorf("camera not online after warm-up: %+v", h)
+		}
+	}
+	if clipDir != "" {
+		for i, p := range procs {
+			long := (measure + time.Minute).Milliseconds()
+			o := devices.ClipOrder{Op: devices.OpClip, ID: fmt.Sprintf("bench-%d", i), Incident: "bench",
+				PreRollMs: preRoll.Milliseconds(), PostRollMs: long, CapMs: long,
+				Path: filepath.Join(clipDir, fmt.Sprintf("bench-%d-%d.mp4", i, time.Now().UnixNano()))}
+			if err := json.NewEncoder(p.in).Encode(o); err != nil {
+				return result{}, fmt.Errorf("clip order: %w", err)
+			}
 		}
 	}
 	return sample(procs, measure)

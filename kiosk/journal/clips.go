@@ -21,8 +21,11 @@ import (
 // acked once the platform acknowledged the event that reported its end
 // (ready or failed) or its upload. An upload after an ack moves it back to
 // uploaded until that event is acked too, which is harmless: it only keeps
-// the file longer. Only acked clips of closed incidents are ever offered
-// for deletion (ClipsToDelete).
+// the file longer. Besides its state, a clip records when the platform
+// came to hold its bytes (UploadedAt, FetchedAt). Retention offers a clip
+// for deletion (ClipsToDelete) only when it is acked, its incident is
+// closed and, if it has a file, the platform holds it; only a disk short
+// of space takes more (ClipsToEvict).
 
 // Clip states.
 const (
@@ -51,7 +54,22 @@ type Clip struct {
 	SHA256     string    `json:"sha256,omitempty"`
 	Error      string    `json:"error,omitempty"` // why it failed
 	UploadedAt time.Time `json:"uploaded_at,omitzero"`
+	// Announced: its clip.recording event was journaled.
+	Announced bool `json:"announced,omitempty"`
+	// Partial: ready, but cut short by a kill or crash and finished after.
+	Partial bool `json:"partial,omitempty"`
+	// FetchedAt: when the platform had fetched every byte of the file.
+	FetchedAt time.Time `json:"fetched_at,omitzero"`
+	// BeforePressMs: how far before the press its first frame is, known
+	// once the camera wrote the pre-roll (with Start).
+	BeforePressMs int64 `json:"keyframe_before_press_ms,omitempty"`
 }
+
+// Held says the platform holds the clip's bytes: uploaded or fetched whole.
+func (c Clip) Held() bool { return !c.UploadedAt.IsZero() || !c.FetchedAt.IsZero() }
+
+// hasFile says the clip was finished with a file (a failed one has none).
+func (c Clip) hasFile() bool { return c.SHA256 != "" }
 
 // AddClip indexes a new clip in state recording. The id must be new.
 func (j *Journal) AddClip(c Clip) error {
@@ -82,6 +100,7 @@ func (j *Journal) FinishClip(c Clip) (Clip, error) {
 		}
 		cur.State, cur.Start, cur.End, cur.Error = c.State, c.Start, c.End, c.Error
 		cur.DurationMs, cur.Bytes, cur.SHA256 = c.DurationMs, c.Bytes, c.SHA256
+		cur.Partial = c.Partial
 		return true
 	})
 }
@@ -105,6 +124,43 @@ func (j *Journal) MarkClipAcked(id string) (Clip, error) {
 			return false
 		}
 		cur.State = ClipAcked
+		return true
+	})
+}
+
+// MarkClipAnnounced records that the clip's clip.recording event was
+// journaled.
+func (j *Journal) MarkClipAnnounced(id string) (Clip, error) {
+	return j.editClip("mark clip announced", id, func(cur *Clip) bool {
+		if cur.Announced {
+			return false
+		}
+		cur.Announced = true
+		return true
+	})
+}
+
+// MarkClipStarted records where a recording clip starts: the wall time of
+// its first frame and how far that is before the press, so that a clip cut
+// short by a kill still has them.
+func (j *Journal) MarkClipStarted(id string, start time.Time, beforePressMs int64) (Clip, error) {
+	return j.editClip("mark clip started", id, func(cur *Clip) bool {
+		if cur.State != ClipRecording {
+			return false
+		}
+		cur.Start, cur.BeforePressMs = start, beforePressMs
+		return true
+	})
+}
+
+// MarkClipFetched records that the platform fetched every byte of a
+// finished clip's file. The first fetch counts.
+func (j *Journal) MarkClipFetched(id string, at time.Time) (Clip, error) {
+	return j.editClip("mark clip fetched", id, func(cur *Clip) bool {
+		if cur.State == ClipRecording || cur.State == ClipFailed || !cur.FetchedAt.IsZero() {
+			return false
+		}
+		cur.FetchedAt = at.UTC()
 		return true
 	})
 }
@@ -164,9 +220,10 @@ func (j *Journal) Clips() ([]Clip, error) {
 // first: every deletable clip ordered before now−maxAge, then more of the
 // oldest deletable ones until the clips left hold at most quota bytes and
 // those chosen free at least needFree bytes. A clip is deletable only when
-// it is acked and its incident is closed: a clip of an open incident, or
-// one the platform has not acknowledged, is never offered, whatever the
-// limits. So the result may leave the quota exceeded.
+// it is acked, its incident is closed and the platform holds its file
+// (Held; a failed clip has none): a clip of an open incident, or one the
+// platform has not acknowledged or does not hold, is never offered,
+// whatever the limits. So the result may leave the quota exceeded.
 func (j *Journal) ClipsToDelete(now time.Time, maxAge time.Duration, quota, needFree int64) ([]Clip, error) {
 	var all []Clip
 	deletable := map[string]bool{}
@@ -178,7 +235,7 @@ func (j *Journal) ClipsToDelete(now time.Time, maxAge time.Duration, quota, need
 				return err
 			}
 			all = append(all, c)
-			deletable[c.ID] = c.State == ClipAcked && open.Get([]byte(c.Incident)) == nil
+			deletable[c.ID] = c.State == ClipAcked && open.Get([]byte(c.Incident)) == nil && (c.Held() || !c.hasFile())
 			return nil
 		})
 	})
@@ -198,6 +255,45 @@ func (j *Journal) ClipsToDelete(now time.Time, maxAge time.Duration, quota, need
 		}
 		out = append(out, c)
 		over -= c.Bytes
+	}
+	return out, nil
+}
+
+// ClipsToEvict returns the clips to delete, when the disk is short of
+// space, until needFree bytes are freed: finished clips of closed
+// incidents, those the platform holds first, then the others, each group
+// oldest order first. A clip still recording or of an open incident is
+// never offered.
+func (j *Journal) ClipsToEvict(needFree int64) ([]Clip, error) {
+	var held, kept []Clip
+	err := j.view("clips to evict", func(tx *bolt.Tx) error {
+		open := tx.Bucket(bucketOpen)
+		return tx.Bucket(bucketClips).ForEach(func(k, v []byte) error {
+			c, err := decodeClip(k, v)
+			switch {
+			case err != nil:
+				return err
+			case c.State == ClipRecording || !c.hasFile() || open.Get([]byte(c.Incident)) != nil:
+			case c.Held():
+				held = append(held, c)
+			default:
+				kept = append(kept, c)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortClips(held)
+	sortClips(kept)
+	var out []Clip
+	for _, c := range append(held, kept...) {
+		if needFree <= 0 {
+			break
+		}
+		out = append(out, c)
+		needFree -= c.Bytes
 	}
 	return out, nil
 }

@@ -98,7 +98,9 @@ func TestClipFailedUploadRefused(t *testing.T) {
 }
 
 // TestClipsToDelete: retention by age and by quota never offers a clip of
-// an open incident or one the platform has not acknowledged.
+// an open incident, one the platform has not acknowledged, or one whose
+// bytes the platform does not hold; under disk pressure ClipsToEvict
+// offers clips of closed incidents, held ones first, oldest first.
 func TestClipsToDelete(t *testing.T) {
 	j := mustOpen(t, filepath.Join(t.TempDir(), "j.db"))
 	day := 24 * time.Hour
@@ -113,6 +115,7 @@ func TestClipsToDelete(t *testing.T) {
 		{"old-acked", "inc-closed", 40 * day, true},
 		{"old-unacked", "inc-closed", 39 * day, false},
 		{"old-open", "inc-open", 38 * day, true},
+		{"old-not-held", "inc-closed", 37 * day, true}, // acked, never uploaded or fetched
 		{"mid-acked", "inc-closed", 10 * day, true},
 		{"new-acked", "inc-closed", 1 * day, true},
 		{"new-recording", "inc-closed", 0, false},
@@ -124,6 +127,11 @@ func TestClipsToDelete(t *testing.T) {
 			continue
 		}
 		mustFinishClip(t, j, c.id, 100)
+		if c.id != "old-not-held" {
+			if _, err := j.MarkClipFetched(c.id, now); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if c.acked {
 			if _, err := j.MarkClipAcked(c.id); err != nil {
 				t.Fatal(err)
@@ -136,7 +144,7 @@ func TestClipsToDelete(t *testing.T) {
 		want            []string
 	}{
 		{"age only", 1 << 30, 0, []string{"old-acked"}},
-		{"quota of 300 of 500 bytes", 300, 0, []string{"old-acked", "mid-acked"}},
+		{"quota of 400 of 600 bytes", 400, 0, []string{"old-acked", "mid-acked"}},
 		{"quota of 0: everything deletable", 0, 0, []string{"old-acked", "mid-acked", "new-acked"}},
 		{"free 150 bytes", 1 << 30, 150, []string{"old-acked", "mid-acked"}},
 	}
@@ -146,10 +154,53 @@ func TestClipsToDelete(t *testing.T) {
 			t.Errorf("%s: ClipsToDelete() = %v, %v; want %v", tt.name, clipIDs(got), err, tt.want)
 		}
 	}
+	evict := []struct {
+		needFree int64
+		want     []string
+	}{
+		{0, nil},
+		{250, []string{"old-acked", "old-unacked", "mid-acked"}},
+		{1 << 30, []string{"old-acked", "old-unacked", "mid-acked", "new-acked", "old-not-held"}},
+	}
+	for _, tt := range evict {
+		got, err := j.ClipsToEvict(tt.needFree)
+		if err != nil || !slices.Equal(clipIDs(got), tt.want) {
+			t.Errorf("ClipsToEvict(%d) = %v, %v; want %v", tt.needFree, clipIDs(got), err, tt.want)
+		}
+	}
 	// Closing the open incident makes its acked clip deletable.
 	mustAppend(t, j, now, []Record{{Type: "incident.closed", Incident: "inc-open"}}, []Snapshot{{ID: "inc-open"}})
 	got, err := j.ClipsToDelete(now, 30*day, 1<<30, 0)
 	if want := []string{"old-acked", "old-open"}; err != nil || !slices.Equal(clipIDs(got), want) {
 		t.Errorf("after closing inc-open: ClipsToDelete() = %v, %v; want %v", clipIDs(got), err, want)
+	}
+}
+
+// TestClipMarks: a recording clip keeps its announcement and its start
+// through its end; a fetch counts only for a finished clip, the first one
+// wins, and makes the clip held.
+func TestClipMarks(t *testing.T) {
+	j := mustOpen(t, filepath.Join(t.TempDir(), "j.db"))
+	mustAddClip(t, j, "c1", "inc-1", t0)
+	if c, err := j.MarkClipFetched("c1", t0); err != nil || !c.FetchedAt.IsZero() || c.Held() {
+		t.Errorf("fetch while recording: %+v, %v; want not fetched", c, err)
+	}
+	if _, err := j.MarkClipAnnounced("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.MarkClipStarted("c1", t0.Add(-5*time.Second), 5200); err != nil {
+		t.Fatal(err)
+	}
+	c, err := j.FinishClip(Clip{ID: "c1", State: ClipReady, Start: t0.Add(-5 * time.Second), Bytes: 10, SHA256: "ab", Partial: true})
+	if err != nil || !c.Announced || c.BeforePressMs != 5200 || !c.Partial || !c.Start.Equal(t0.Add(-5*time.Second)) {
+		t.Errorf("finished: %+v, %v; want announced, started 5.2 s before the press, partial", c, err)
+	}
+	if c, err := j.MarkClipStarted("c1", t0, 0); err != nil || c.BeforePressMs != 5200 {
+		t.Errorf("start after the end: %+v, %v; want it left", c, err)
+	}
+	j.MarkClipFetched("c1", t0.Add(time.Minute))
+	c, err = j.MarkClipFetched("c1", t0.Add(time.Hour))
+	if err != nil || !c.FetchedAt.Equal(t0.Add(time.Minute)) || !c.Held() {
+		t.Errorf("fetched twice: %+v, %v; want the first fetch, held", c, err)
 	}
 }

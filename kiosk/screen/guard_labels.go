@@ -58,6 +58,7 @@ var eventLabels = map[string]label{
 	kiosk.EvClipFailed:       {"录像失败", "Clip failed"},
 	kiosk.EvClipUploaded:     {"录像已上传", "Clip uploaded"},
 	kiosk.EvClipUploadFailed: {"录像上传失败", "Clip upload failed"},
+	kiosk.EvClipEvicted:      {"录像因空间不足删除", "Clip deleted for disk space"},
 }
 
 var cameraStateLabels = map[string]label{
@@ -72,6 +73,7 @@ var clipStateLabels = map[string]label{
 	"ready":     {"可播放", "ready"},
 	"uploaded":  {"已上传", "uploaded"},
 	"failed":    {"录像失败", "failed"},
+	"evicted":   {"已删除(空间不足)", "deleted for disk space"},
 }
 
 var deadlineLabels = map[string]label{

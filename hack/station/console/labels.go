@@ -38,6 +38,7 @@ var (
 		"clip.recording":                "录像中 Clip recording", "clip.ready": "录像就绪 Clip ready",
 		"clip.failed": "录像失败 Clip failed", "clip.upload_progress": "上传中 Clip uploading",
 		"clip.uploaded": "录像已上传 Clip uploaded", "clip.upload_failed": "上传失败 Clip upload failed",
+		"clip.evicted":     "录像因空间不足删除 Clip evicted for disk space",
 		"camera.state":     "摄像头状态 Camera state",
 		"self_test.passed": "自检通过 Self-test passed", "self_test.failed": "自检失败 Self-test failed",
 		"update.downloading": "下载中 Downloading", "update.deferred": "推迟 Deferred",
