@@ -26,6 +26,29 @@ func precheck(path string, timeout time.Duration) error {
 	return checkFile(f)
 }
 
+// metaDamaged reports a file with exactly one intact meta page. bbolt
+// would silently use the other, older one: the newest transaction's
+// events would vanish and their seqs be used again. It cannot tell a
+// meta page torn by a power cut during a commit (that transaction never
+// returned) from a destroyed one, so both are salvaged; the salvage finds
+// the newer transaction's events in the raw bytes (see salvage.go).
+func metaDamaged(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	offs := metaOffsets(f)
+	if len(offs) == 0 {
+		return false // none intact: bbolt reports it, or the file is empty
+	}
+	if len(offs) == 1 {
+		return true // the first is damaged
+	}
+	_, ok := parseMeta(f, offs[1])
+	return !ok
+}
+
 // checkFile walks the bbolt file at f before bbolt reads it. bbolt trusts
 // the file: a branch page that points back up its own path, or a page of
 // unknown type (bbolt reads any page that is not a leaf as a branch),

@@ -122,6 +122,8 @@ type Journal struct {
 	kiosk     string
 	epoch     uint64
 	recovered string
+	salvaged  Salvage
+	hwm       *hwmFile // the high-water mark; see hwm.go
 	closed    atomic.Bool
 	// unsaved counts telemetry refused since the last write that
 	// persisted the dropped counter; refusing must not cost a write.
@@ -151,8 +153,9 @@ func (j *Journal) Close() error {
 	return nil
 }
 
-// Recovered returns the path the previous, unreadable file was moved to at
-// Open, or "" if Open found nothing wrong.
+// Recovered returns the path the previous, damaged file was moved to at
+// Open, or "" if Open found nothing wrong (or the file was missing). Its
+// readable content was salvaged into this journal: see Salvaged.
 func (j *Journal) Recovered() string { return j.recovered }
 
 // BootEpoch returns the boot epoch this Open started.
