@@ -120,7 +120,7 @@ func decodeEvent(events *bolt.Bucket, k []byte) (Event, error) {
 // decodeEventValue decodes a stored event value. Whatever the bytes, it
 // returns an event Append could have written or ErrCorrupt.
 func decodeEventValue(v []byte) (Event, error) {
-	if _, st := unseal(v); st == sealBad {
+	if _, st := sealedBody(v); st == sealBad {
 		return Event{}, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	var ev Event
@@ -182,7 +182,7 @@ func decodeSnapshot(v []byte) (Snapshot, error) {
 
 // decodeStoredSnapshot also returns the snapshot's stamp, 0 for a legacy one.
 func decodeStoredSnapshot(v []byte) (Snapshot, uint64, error) {
-	if _, st := unseal(v); st == sealBad {
+	if _, st := sealedBody(v); st == sealBad {
 		return Snapshot{}, 0, fmt.Errorf("snapshot: %w: checksum mismatch", ErrCorrupt)
 	}
 	var s storedSnapshot

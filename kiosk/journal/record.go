@@ -68,6 +68,17 @@ const (
 // unseal checks v's checksum. For sealOK it returns the JSON object
 // without the checksum field; otherwise v itself.
 func unseal(v []byte) ([]byte, sealState) {
+	body, st := sealedBody(v)
+	if st != sealOK {
+		return v, st
+	}
+	out := make([]byte, 0, len(body)+1)
+	return append(append(out, body...), '}'), sealOK
+}
+
+// sealedBody checks v's checksum without copying; for sealOK it returns
+// the body, the object without its checksum field and closing brace.
+func sealedBody(v []byte) ([]byte, sealState) {
 	n := len(v)
 	if n < sealLen+1 || string(v[n-sealLen:n-sealLen+len(sealHead)]) != sealHead {
 		return v, sealLegacy
@@ -77,8 +88,7 @@ func unseal(v []byte) ([]byte, sealState) {
 	if !ok || size != uint32(len(body)) || crc32.Checksum(body, crcTable) != sum {
 		return v, sealBad
 	}
-	out := make([]byte, 0, len(body)+1)
-	return append(append(out, body...), '}'), sealOK
+	return body, sealOK
 }
 
 // parseSeal reads `CCCCCCCC-LLLLLLLL"}`.
@@ -133,7 +143,7 @@ type storedSnapshot struct {
 // verifyEventValue checks a stored event under seq key k without
 // decoding it when it is sealed: the checksum, then the seq it holds.
 func verifyEventValue(k, v []byte) error {
-	body, st := unseal(v)
+	body, st := sealedBody(v)
 	switch st {
 	case sealBad:
 		return fmt.Errorf("event %d: %w: checksum mismatch", getUint(k), ErrCorrupt)
@@ -174,7 +184,7 @@ func seqOf(v []byte) (uint64, bool) {
 
 // verifySnapshotValue checks a stored snapshot under incident id k.
 func verifySnapshotValue(k, v []byte) error {
-	body, st := unseal(v)
+	body, st := sealedBody(v)
 	switch st {
 	case sealBad:
 		return fmt.Errorf("snapshot %q: %w: checksum mismatch", k, ErrCorrupt)

@@ -2,10 +2,12 @@ package journal
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -25,6 +27,7 @@ type found struct {
 	epoch       uint64            // highest boot epoch seen anywhere
 	maxSeq      uint64            // highest seq seen anywhere
 	mark        mark              // the high-water mark, if any
+	histBytes   int               // value bytes of acked history held; see trimHistory
 }
 
 type foundSnap struct {
@@ -70,6 +73,45 @@ func (f *found) addEvent(ev Event) {
 	f.events[ev.ID] = ev
 	f.epoch = max(f.epoch, ev.BootEpoch)
 	f.maxSeq = max(f.maxSeq, ev.Seq)
+	if !f.requeue(ev) {
+		f.histBytes += eventBytes(ev)
+		if f.histBytes > 2*salvageHistory {
+			f.trimHistory()
+		}
+	}
+}
+
+// salvageHistory bounds the acked history a salvage holds in memory and
+// copies, in bytes of event values: the platform has those events, and a
+// journal of hundreds of MB must not exhaust a small box's memory.
+const salvageHistory = 32 << 20
+
+func eventBytes(ev Event) int {
+	return len(ev.Data) + len(ev.Type) + len(ev.Incident) + len(ev.Kiosk) + 200
+}
+
+// trimHistory drops the oldest acked history, but that of open incidents,
+// until what is held fits salvageHistory.
+func (f *found) trimHistory() {
+	var hist []Event
+	for _, ev := range f.events {
+		if !f.requeue(ev) && !f.isOpen(ev.Incident) {
+			hist = append(hist, ev)
+		}
+	}
+	slices.SortFunc(hist, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, ev := range hist {
+		if f.histBytes <= salvageHistory {
+			return
+		}
+		delete(f.events, ev.ID)
+		f.histBytes -= eventBytes(ev)
+	}
+}
+
+func (f *found) isOpen(incident string) bool {
+	s, ok := f.snaps[incident]
+	return incident != "" && ok && s.Open
 }
 
 // addSnap keeps the newest copy of each incident: the highest stamp, or
@@ -107,7 +149,9 @@ func (f *found) readWithBolt(path string, opts Options) (err error) {
 		return err
 	}
 	var errs []error
-	for _, read := range []func(*bolt.Tx) error{f.readMeta, f.readEvents, f.readOutbox, f.readSnaps, f.readClips} {
+	// The outbox and the snapshots first: they say which events are
+	// history (see trimHistory).
+	for _, read := range []func(*bolt.Tx) error{f.readMeta, f.readOutbox, f.readSnaps, f.readEvents, f.readClips} {
 		if err := viewSafely(db, read); err != nil {
 			errs = append(errs, err)
 		}
@@ -149,7 +193,6 @@ func (f *found) readEvents(tx *bolt.Tx) error {
 	if events == nil {
 		return fmt.Errorf("no events bucket")
 	}
-	f.boltSeq = events.Sequence()
 	bad := 0
 	err := events.ForEach(func(k, v []byte) error {
 		ev, err := decodeEventValue(v)
@@ -167,10 +210,11 @@ func (f *found) readEvents(tx *bolt.Tx) error {
 }
 
 func (f *found) readOutbox(tx *bolt.Tx) error {
-	outbox := tx.Bucket(bucketOutbox)
-	if outbox == nil {
-		return fmt.Errorf("no outbox bucket")
+	outbox, events := tx.Bucket(bucketOutbox), tx.Bucket(bucketEvents)
+	if outbox == nil || events == nil {
+		return fmt.Errorf("no outbox or events bucket")
 	}
+	f.boltSeq = events.Sequence()
 	err := outbox.ForEach(func(k, _ []byte) error {
 		if len(k) != 8 {
 			return fmt.Errorf("outbox key of %d bytes", len(k))
