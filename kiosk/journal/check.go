@@ -68,8 +68,13 @@ func checkFile(f *os.File) error {
 		return nil // bbolt reports unreadable meta pages itself
 	}
 	info, err := f.Stat()
-	if err != nil || m.pgid > uint64(info.Size())/uint64(m.pageSize) {
-		return nil // checkSize reports a truncated file
+	if err != nil {
+		return nil // bbolt reports it
+	}
+	if m.pgid > uint64(info.Size())/uint64(m.pageSize) {
+		// bbolt would read pages past the end, and may panic inside
+		// bolt.Open, leaking its mapping and the file lock it holds.
+		return fmt.Errorf("%w: %w to %d of %d bytes", ErrCorrupt, errTruncated, info.Size(), m.pgid*uint64(m.pageSize))
 	}
 	w := &walker{f: f, page: int64(m.pageSize), hwm: m.pgid, seen: make([]bool, m.pgid)}
 	free, err := w.freelist(m.freelist)
@@ -161,6 +166,9 @@ type walker struct {
 // errUnsafe marks a file bbolt cannot use without hanging, exhausting
 // memory or damaging it further.
 var errUnsafe = errors.New("unsafe structure")
+
+// errTruncated marks a file shorter than its meta page says.
+var errTruncated = errors.New("truncated")
 
 // read returns page id, whose flags must be one of flags, with its
 // overflow pages, marking them seen.

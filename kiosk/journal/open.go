@@ -81,21 +81,20 @@ func openFile(path string, opts Options) (j *Journal, err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
 	var db *bolt.DB
+	var file *os.File // bbolt's descriptor, known even if bolt.Open panics
 	defer func() {
 		if r := recover(); r != nil {
-			// If bolt.Open itself panicked, its descriptor leaks until GC.
-			closeQuietly(db)
+			closeAll(db, file)
 			j, err = nil, fmt.Errorf("journal: open %s: %w: %v", path, ErrCorrupt, r)
 		}
 	}()
-	var file *os.File
-	if db, file, err = openBolt(path, opts); err != nil {
+	if db, err = openBolt(path, opts, &file); err != nil {
 		return nil, err
 	}
 	j = &Journal{db: db, file: file, dir: filepath.Dir(path), page: int64(db.Info().PageSize),
 		opts: opts, kiosk: opts.KioskID}
 	if err := j.start(path); err != nil {
-		closeQuietly(db)
+		closeAll(db, file)
 		return nil, err
 	}
 	j.keepReserve()
@@ -109,30 +108,29 @@ func openFile(path string, opts Options) (j *Journal, err error) {
 }
 
 // openBolt checks the file's structure, then opens it with bbolt, keeping
-// bbolt's descriptor for fallocate.
-func openBolt(path string, opts Options) (*bolt.DB, *os.File, error) {
+// bbolt's descriptor in *file for fallocate.
+func openBolt(path string, opts Options, file **os.File) (*bolt.DB, error) {
 	if err := precheck(path, opts.Timeout); errors.Is(err, ErrCorrupt) {
-		return nil, nil, fmt.Errorf("journal: open %s: %w", path, err)
+		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	} else if errors.Is(err, berrors.ErrTimeout) {
-		return nil, nil, classify(path, err)
+		return nil, classify(path, err)
 	} else if metaDamaged(path) {
-		return nil, nil, fmt.Errorf("journal: open %s: %w: a meta page is damaged", path, ErrCorrupt)
+		return nil, fmt.Errorf("journal: open %s: %w: a meta page is damaged", path, ErrCorrupt)
 	}
-	var file *os.File
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: opts.Timeout,
 		MaxSize: int(opts.MaxSize),
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag, perm)
-			file = f
+			*file = f
 			return f, err
 		},
 	})
 	if err != nil {
-		return nil, nil, classify(path, err)
+		return nil, classify(path, err)
 	}
 	db.AllocSize = allocSize
-	return db, file, nil
+	return db, nil
 }
 
 // classify sorts bolt.Open's errors: lock timeouts and OS errors leave the
@@ -156,6 +154,17 @@ func closeQuietly(db *bolt.DB) {
 	}
 	defer func() { _ = recover() }()
 	_ = db.Close()
+}
+
+// closeAll closes db and bbolt's descriptor file: a bolt.Open that
+// panicked, or a Close that panics on a damaged file, would otherwise
+// leave the descriptor, and the file lock it holds, until GC, and the
+// salvage would wait out the lock timeout.
+func closeAll(db *bolt.DB, file *os.File) {
+	closeQuietly(db)
+	if file != nil {
+		_ = file.Close() // an error here means bbolt closed it already
+	}
 }
 
 // start checks the file, creates the buckets and begins a boot epoch

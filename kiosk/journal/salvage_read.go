@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -135,16 +136,24 @@ func (f *found) addSnap(s foundSnap) {
 func (f *found) readWithBolt(path string, opts Options) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var db *bolt.DB
+	var file *os.File
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("bbolt: %v", r)
 		}
-		closeQuietly(db)
+		closeAll(db, file)
 	}()
-	if err := precheck(path, opts.Timeout); err != nil {
+	// A truncated file is read all the same, as far as it goes: a panic
+	// costs this salvage a mapping and a lock on the file set aside.
+	if err := precheck(path, opts.Timeout); err != nil && !errors.Is(err, errTruncated) {
 		return err
 	}
-	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: opts.Timeout})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: opts.Timeout,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		}})
 	if err != nil {
 		return err
 	}
@@ -272,10 +281,10 @@ func (f *found) scanFile(path string) error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, scanOverlap+scanChunk)
+	buf := make([]byte, min(info.Size(), scanOverlap+scanChunk))
 	for off := int64(0); off < info.Size(); off += scanChunk {
 		from := max(0, off-scanOverlap)
-		n, err := file.ReadAt(buf[:off+scanChunk-from], from)
+		n, err := file.ReadAt(buf[:min(int64(len(buf)), off+scanChunk-from)], from)
 		if n == 0 && err != nil {
 			return err
 		}
