@@ -32,6 +32,9 @@ type platform struct {
 	key    ed25519.PrivateKey // signs commands
 	pubPEM []byte             // the kiosk trusts this
 
+	// hold, while set, stores events without acking them (scenario corrupt).
+	hold atomic.Bool
+
 	mu       sync.Mutex
 	byID     map[string]contract.Event // first arrival of each id
 	bySeq    map[uint64]string         // seq → id
@@ -122,7 +125,7 @@ func (p *platform) store(payload []byte) {
 		p.record(ev)
 	}
 	p.mu.Unlock()
-	if err != nil {
+	if err != nil || p.hold.Load() {
 		return
 	}
 	select {

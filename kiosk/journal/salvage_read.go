@@ -324,3 +324,17 @@ func (f *found) addScanned(v []byte) {
 		f.addSnap(foundSnap{Snapshot: s, stamp: stamp})
 	}
 }
+
+// ScanEvents returns, in no particular order, the intact events a raw
+// scan finds in the bytes of a journal file, live or in freed pages, one
+// per id: what a salvage recovers from b without bbolt's help. The fault
+// harness uses it to tell which events survived a damage.
+func ScanEvents(b []byte) []Event {
+	f := &found{events: map[string]Event{}, snaps: map[string]foundSnap{}}
+	f.scanBytes(b, 0)
+	out := make([]Event, 0, len(f.events))
+	for _, ev := range f.events {
+		out = append(out, ev)
+	}
+	return out
+}
