@@ -406,14 +406,17 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// verifyValues checks every stored event and snapshot, so that damage
-// anywhere in them is found at Open, not only in the pages Open happens
-// to read. Sealed values cost a checksum each, not a decode (see
-// record.go); legacy values are decoded.
+// verifyValues checks every stored event, its id entry, and every
+// snapshot, so that damage anywhere in them is found at Open, not only in
+// the pages Open happens to read. Sealed values cost a checksum and a
+// lookup each, not a decode (see record.go); legacy values are decoded.
+// Measured on a loaded 2-core machine: about 90 ms of CPU for 100,000
+// events (60 MB), next to about 170 ms for checkFile's walk.
 func verifyValues(tx *bolt.Tx) error {
+	ids := tx.Bucket(bucketIDs)
 	c := tx.Bucket(bucketEvents).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if err := verifyEventValue(k, v); err != nil {
+		if err := verifyEventValue(ids, k, v); err != nil {
 			return err
 		}
 	}

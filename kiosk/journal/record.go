@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Self-describing records.
@@ -141,24 +143,42 @@ type storedSnapshot struct {
 }
 
 // verifyEventValue checks a stored event under seq key k without
-// decoding it when it is sealed: the checksum, then the seq it holds.
-func verifyEventValue(k, v []byte) error {
+// decoding it when it is sealed: the checksum, the seq it holds, and
+// that ids maps its id back to k.
+func verifyEventValue(ids *bolt.Bucket, k, v []byte) error {
 	body, st := sealedBody(v)
+	var id []byte
 	switch st {
 	case sealBad:
 		return fmt.Errorf("event %d: %w: checksum mismatch", getUint(k), ErrCorrupt)
 	case sealLegacy:
-		_, err := decodeEventValue(v)
+		ev, err := decodeEventValue(v)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", getUint(k), err)
 		}
+		id = []byte(ev.ID)
+	default:
+		id = idOf(body)
 	}
 	if seq, ok := seqOf(body); ok && seq != getUint(k) {
 		return fmt.Errorf("event %d: %w: holds seq %d", getUint(k), ErrCorrupt, seq)
 	} else if !ok {
 		return fmt.Errorf("event %d: %w: no seq", getUint(k), ErrCorrupt)
 	}
+	if id != nil && !bytes.Equal(ids.Get(id), k) {
+		return fmt.Errorf("event %d: %w: id entry %q missing or damaged", getUint(k), ErrCorrupt, id)
+	}
 	return nil
+}
+
+// idOf returns the id a sealed event body starts with: Append's ids are
+// 32 hex digits, first in the JSON. nil for any other shape.
+func idOf(body []byte) []byte {
+	const head = `{"id":"`
+	if len(body) < len(head)+33 || string(body[:len(head)]) != head || body[len(head)+32] != '"' {
+		return nil
+	}
+	return body[len(head) : len(head)+32]
 }
 
 // seqOf finds the envelope's seq in a stored event without decoding it.
