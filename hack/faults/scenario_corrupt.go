@@ -77,6 +77,19 @@ type corruptTally struct {
 	kinds     map[string]int
 }
 
+// count adds one trial's alarms.
+func (t *corruptTally) count(obs *observer, atRisk map[string]journal.Event, survivors map[string]bool, missing []string, restart time.Time) {
+	t.atRisk += len(atRisk)
+	t.survived += len(survivors)
+	t.destroyed += len(atRisk) - len(survivors)
+	t.delivered += len(survivors) - len(missing)
+	for id := range atRisk {
+		if !survivors[id] && obs.arrivedSince(id, restart) {
+			t.bonus++
+		}
+	}
+}
+
 func (t *corruptTally) report(r *result, w *world) {
 	c := w.plat.counts()
 	r.pressed, r.confirmed, r.delivered = t.survived, 0, t.delivered
@@ -126,16 +139,8 @@ func (w *world) corruptTrial(ctx context.Context, r *result, t *corruptTally, ob
 	if err := w.refreshKnown(); err != nil {
 		r.failf("trial %d: state after restart: %v", i, err)
 	}
-	t.atRisk += len(atRisk)
-	t.survived += len(survivors)
-	t.destroyed += len(atRisk) - len(survivors)
 	missing := obs.waitArrived(ctx, survivors, restart)
-	t.delivered += len(survivors) - len(missing)
-	for id := range atRisk {
-		if !survivors[id] && obs.arrivedSince(id, restart) {
-			t.bonus++
-		}
-	}
+	t.count(obs, atRisk, survivors, missing, restart)
 	if len(missing) > 0 {
 		r.failf("trial %d (%s): %d alarms whose bytes survived were not sent again after the restart: %v",
 			i, kind, len(missing), missing)

@@ -24,8 +24,9 @@ import (
 // file, another program's bbolt file) is salvaged: every event, snapshot
 // and clip entry still readable in it is copied into a new journal, which
 // takes its place; the damaged file is renamed to
-// path+".broken-"+<UTC time YYYYMMDDTHHMMSSZ>, never deleted by this
-// Open, and Recovered and Salvaged say so; see salvage.go. A missing file
+// path+".broken-"+<UTC time YYYYMMDDTHHMMSSZ> and kept (the newest
+// maxAsides of them are), and Recovered and Salvaged say so; see
+// salvage.go. A missing file
 // whose high-water mark remains (see hwm.go) starts empty but above every
 // seq and epoch used, and Salvaged says so. A file locked by another
 // process (bbolt's ErrTimeout), an OS error, or ErrSchemaTooNew returns
@@ -201,18 +202,24 @@ func (j *Journal) start(path string) error {
 		if err := j.noteSalvage(meta); err != nil {
 			return err
 		}
-		last := tx.Bucket(bucketEvents).Sequence()
-		if err := j.hwm.write(mark{Epoch: j.epoch, Reserved: max(m.Reserved, last+seqBlock)}); err != nil {
-			// Handled: the journal itself is sound; only a later salvage
-			// would lack the mark.
-			slog.Error("journal: cannot write the high-water mark", "err", err)
-		}
+		j.markEpoch(m, tx.Bucket(bucketEvents).Sequence())
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("journal: open %s: %w", path, err)
 	}
 	return nil
+}
+
+// markEpoch writes the mark for this boot, reserving a block of seqs
+// above last. It is written before the epoch commits, so that the mark is
+// never below the journal.
+func (j *Journal) markEpoch(old mark, last uint64) {
+	if err := j.hwm.write(mark{Epoch: j.epoch, Reserved: max(old.Reserved, last+seqBlock)}); err != nil {
+		// Handled: the journal itself is sound; only a later salvage
+		// would lack the mark.
+		slog.Error("journal: cannot write the high-water mark", "err", err)
+	}
 }
 
 // continueAbove starts a new, empty file above the mark left by a journal

@@ -25,6 +25,7 @@ type found struct {
 	snaps       map[string]foundSnap
 	clips       []Clip
 	meta        map[string][]byte // readable meta keys, for those salvage does not set itself
+	others      map[string]map[string][]byte // buckets this program does not know: name → key → value
 	epoch       uint64            // highest boot epoch seen anywhere
 	maxSeq      uint64            // highest seq seen anywhere
 	mark        mark              // the high-water mark, if any
@@ -41,7 +42,7 @@ type foundSnap struct {
 // fails: what cannot be read is left out.
 func gather(path string, opts Options) *found {
 	f := &found{events: map[string]Event{}, outbox: map[uint64]bool{},
-		snaps: map[string]foundSnap{}, meta: map[string][]byte{}}
+		snaps: map[string]foundSnap{}, meta: map[string][]byte{}, others: map[string]map[string][]byte{}}
 	if m, ok := readMark(hwmPath(path)); ok {
 		f.mark = m
 		f.epoch, f.maxSeq = m.Epoch, m.Reserved
@@ -160,7 +161,7 @@ func (f *found) readWithBolt(path string, opts Options) (err error) {
 	var errs []error
 	// The outbox and the snapshots first: they say which events are
 	// history (see trimHistory).
-	for _, read := range []func(*bolt.Tx) error{f.readMeta, f.readOutbox, f.readSnaps, f.readEvents, f.readClips} {
+	for _, read := range []func(*bolt.Tx) error{f.readMeta, f.readOutbox, f.readSnaps, f.readEvents, f.readClips, f.readOthers} {
 		if err := viewSafely(db, read); err != nil {
 			errs = append(errs, err)
 		}
@@ -259,6 +260,29 @@ func (f *found) readClips(tx *bolt.Tx) error {
 			f.clips = append(f.clips, c)
 		}
 		return nil
+	})
+}
+
+// readOthers keeps the flat keys of every top-level bucket this program
+// does not know: a newer program's additive buckets (format.go) survive
+// a salvage by an older one. Nested buckets in them are left out.
+func (f *found) readOthers(tx *bolt.Tx) error {
+	known := map[string]bool{}
+	for _, name := range slices.Concat(allBuckets, addedBuckets) {
+		known[string(name)] = true
+	}
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if known[string(name)] {
+			return nil
+		}
+		kv := map[string][]byte{}
+		f.others[string(name)] = kv
+		return b.ForEach(func(k, v []byte) error {
+			if v != nil {
+				kv[string(k)] = bytes.Clone(v)
+			}
+			return nil
+		})
 	})
 }
 

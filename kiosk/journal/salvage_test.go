@@ -232,6 +232,14 @@ func checkAbove(t *testing.T, j *Journal, k kept) {
 func TestSalvageKeepsState(t *testing.T) {
 	path := tempPath(t)
 	k := alarmJournal(t, path)
+	withBolt(t, path, func(tx *bolt.Tx) error { // as a newer program might add
+		b, err := tx.CreateBucket([]byte("future_bucket"))
+		if err == nil {
+			err = b.Put([]byte("window"), []byte("w"))
+		}
+		return err
+	})
+	mustOpen(t, path).Close() // one more commit: both meta pages know the bucket
 	zeroPages(t, path, 0, 1)
 	j := mustOpen(t, path)
 	s := j.Salvaged()
@@ -249,6 +257,15 @@ func TestSalvageKeepsState(t *testing.T) {
 	}
 	if n, err := j.CommandCounter(); n != k.counter || err != nil {
 		t.Errorf("CommandCounter() = %d, %v; want %d", n, err, k.counter)
+	}
+	err = j.view("future", func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte("future_bucket")); b == nil || string(b.Get([]byte("window"))) != "w" {
+			t.Error("a bucket of a newer program did not survive the salvage")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	evs := mustAppend(t, j, t0, []Record{rec("journal.recovered", "")}, nil)
 	if evs[0].Seq != s.SeqFrom || evs[0].Seq <= k.maxSeq {

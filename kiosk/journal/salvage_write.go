@@ -78,9 +78,28 @@ func startSalvaged(tx *bolt.Tx, f *found) error {
 			return err
 		}
 	}
+	if err := copyOthers(tx, f.others); err != nil {
+		return err
+	}
 	// Keep the newest format that wrote the old file.
 	if minor := getUint(f.meta[string(keySchemaMinor)]); minor > schemaMinor {
 		return meta.Put(keySchemaMinor, putUint(minor))
+	}
+	return nil
+}
+
+// copyOthers writes the buckets this program does not know.
+func copyOthers(tx *bolt.Tx, others map[string]map[string][]byte) error {
+	for name, kv := range others {
+		b, err := tx.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return err
+		}
+		for k, v := range kv {
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
