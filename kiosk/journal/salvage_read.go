@@ -3,7 +3,6 @@ package journal
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -144,9 +143,10 @@ func (f *found) readWithBolt(path string, opts Options) (err error) {
 		}
 		closeAll(db, file)
 	}()
-	// A truncated file is read all the same, as far as it goes: a panic
-	// costs this salvage a mapping and a lock on the file set aside.
-	if err := precheck(path, opts.Timeout); err != nil && !errors.Is(err, errTruncated) {
+	// A truncated file is left to the raw scan: bbolt would read the
+	// missing pages as zeros, and a zeroed page as a branch that loops
+	// (found by FuzzOpen).
+	if err := precheck(path, opts.Timeout); err != nil {
 		return err
 	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: opts.Timeout,
