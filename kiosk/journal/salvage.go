@@ -115,11 +115,7 @@ func salvageAndOpen(path string, opts Options, cause error) (*Journal, error) {
 		slog.Error("journal: salvage: cannot write the high-water mark", "err", err)
 	}
 	report := Salvage{Aside: aside, Reason: cause.Error(), SeqFrom: f.seqFrom()}
-	built, err := build(path+".salvage", opts, f, &report)
-	if err != nil {
-		// Handled: the journal starts empty above the mark instead.
-		slog.Error("journal: salvage: cannot build the new journal; starting empty", "err", err)
-	}
+	built, buildErr := build(path+".salvage", opts, f, &report)
 	if err := moveAside(path, aside); err != nil {
 		return nil, err
 	}
@@ -129,11 +125,23 @@ func salvageAndOpen(path string, opts Options, cause error) (*Journal, error) {
 		}
 	}
 	j, err := openFile(path, opts)
+	if errors.Is(err, ErrCorrupt) && built {
+		// The rebuilt file itself fails: keep it too, start empty.
+		buildErr = err
+		if err := moveAside(path, path+".salvage-failed"); err != nil {
+			return nil, err
+		}
+		built = false
+		j, err = openFile(path, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: open after salvage of %s: %w", aside, err)
 	}
-	if j.salvaged.Aside == "" {
-		j.salvaged.Aside, j.recovered = aside, aside
+	if !built {
+		// Handled: the journal starts empty above the mark; the report says why.
+		slog.Error("journal: salvage: cannot build the new journal; started empty above the high-water mark", "err", buildErr)
+		report.Reason = fmt.Sprintf("%s; nothing could be rebuilt (%v)", report.Reason, buildErr)
+		j.notePoorSalvage(report)
 	}
 	boundAsides(path, aside)
 	slog.Warn("journal: damaged file rebuilt", "aside", aside, "reason", cause,
@@ -141,6 +149,23 @@ func salvageAndOpen(path string, opts Options, cause error) (*Journal, error) {
 		"open_incidents", j.salvaged.OpenIncidents, "seq_from", j.salvaged.SeqFrom,
 		"boot_epoch", j.epoch, "took", time.Since(start).Round(time.Millisecond))
 	return j, nil
+}
+
+// notePoorSalvage records the report of a salvage that recovered nothing
+// in the empty journal Open started instead.
+func (j *Journal) notePoorSalvage(s Salvage) {
+	s.Events, s.Requeued, s.OpenIncidents, s.Clips = 0, 0, 0, 0
+	s.BootEpoch = j.epoch
+	if last, err := j.LastSeq(); err == nil {
+		s.SeqFrom = last + 1
+	}
+	j.salvaged, j.recovered = s, s.Aside
+	err := j.update("salvage report", func(tx *bolt.Tx) error {
+		return putSalvageReport(tx.Bucket(bucketMeta), s)
+	})
+	if err != nil {
+		slog.Error("journal: cannot record the salvage report", "err", err)
+	}
 }
 
 // adoptSalvage finishes a salvage cut between its two renames: the

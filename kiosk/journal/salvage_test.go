@@ -433,3 +433,26 @@ func BenchmarkOpenWithHistory(b *testing.B) {
 		j.Close()
 	}
 }
+
+// A salvage that cannot build its new file still starts, empty, above
+// every seq and epoch used, and says so across a restart.
+func TestSalvageWithoutRoom(t *testing.T) {
+	path := tempPath(t)
+	k := alarmJournal(t, path)
+	zeroPages(t, path, 0, 2)
+	if err := os.MkdirAll(filepath.Join(path+".salvage", "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	j := mustOpen(t, path)
+	s := j.Salvaged()
+	if j.Recovered() == "" || !strings.Contains(s.Reason, "nothing could be rebuilt") || s.Events != 0 {
+		t.Errorf("Salvaged() = %+v, Recovered() = %q; want the aside and why nothing came back", s, j.Recovered())
+	}
+	checkAbove(t, j, k)
+	j.Close()
+	j = mustOpen(t, path)
+	if got := j.Salvaged(); got.Reason != s.Reason || j.Recovered() != s.Aside {
+		t.Errorf("after a restart: Salvaged() = %+v, want %+v", got, s)
+	}
+	checkAbove(t, j, k)
+}
