@@ -23,12 +23,12 @@ type found struct {
 	outboxWhole bool
 	snaps       map[string]foundSnap
 	clips       []Clip
-	meta        map[string][]byte // readable meta keys, for those salvage does not set itself
+	meta        map[string][]byte            // readable meta keys, for those salvage does not set itself
 	others      map[string]map[string][]byte // buckets this program does not know: name → key → value
-	epoch       uint64            // highest boot epoch seen anywhere
-	maxSeq      uint64            // highest seq seen anywhere
-	mark        mark              // the high-water mark, if any
-	histBytes   int               // value bytes of acked history held; see trimHistory
+	epoch       uint64                       // highest boot epoch seen anywhere
+	maxSeq      uint64                       // highest seq seen anywhere
+	mark        mark                         // the high-water mark, if any
+	histBytes   int                          // value bytes of acked history held; see trimHistory
 }
 
 type foundSnap struct {
