@@ -46,7 +46,7 @@ var EventTypes = []EventType{
 		Data: []string{"fault", "detail"}},
 	{Name: "fault.cleared", Doc: "a fault of the post ended",
 		Data: []string{"fault"}},
-	{Name: "journal.recovered", Doc: "the journal could not be opened and was set aside; seq and boot_epoch start again from 1",
+	{Name: "journal.recovered", Doc: "the journal was found damaged at start, set aside and rebuilt from what was readable in it; its unacked events are sent again with their ids, and seq and boot_epoch continue above every one used before",
 		Data: []string{"set_aside"}},
 	{Name: "clock.stepped", Doc: "the kiosk clock was stepped to a synchronised clock; open incidents' times moved by delta_ms",
 		Data: []string{"delta_ms", "from", "to", "incidents"}},
