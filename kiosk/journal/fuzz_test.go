@@ -170,7 +170,7 @@ const maxRawInput = 4 << 10
 // page pointing back up its own path), kept as a whole file: Open must
 // salvage it, not hang.
 func TestOpenCursorLoopFile(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "cursor-loop-1.db"))
+	b, err := os.ReadFile(filepath.Join("testdata", "cursor-loop-1.bbolt"))
 	if err != nil {
 		t.Fatal(err)
 	}
