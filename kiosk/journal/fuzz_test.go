@@ -99,7 +99,7 @@ var fuzzOptions = Options{KioskID: "kiosk-1", Timeout: 100 * time.Millisecond, R
 
 // fuzzDir is one directory per fuzzing process, on tmpfs where there is
 // one: an fsync there costs nothing, so an input costs its own work, not
-// the disk's (about 8 inputs/s on disk, hundreds on tmpfs).
+// the disk's.
 var fuzzDir = sync.OnceValues(func() (string, error) {
 	base := ""
 	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
