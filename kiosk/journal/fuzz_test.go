@@ -8,7 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,12 +103,22 @@ var fuzzOptions = Options{KioskID: "kiosk-1", Timeout: 100 * time.Millisecond, R
 // fuzzDir is one directory per fuzzing process, on tmpfs where there is
 // one: an fsync there costs nothing, so an input costs its own work, not
 // the disk's.
+// The fuzzer kills its workers at the end, so their directories are
+// named by pid and removed by the next worker once that pid is gone.
 var fuzzDir = sync.OnceValues(func() (string, error) {
-	base := ""
+	base := os.TempDir()
 	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
 		base = "/dev/shm"
 	}
-	return os.MkdirTemp(base, "journal-fuzz-")
+	old, _ := filepath.Glob(filepath.Join(base, "journal-fuzz-*"))
+	for _, dir := range old {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(dir), "journal-fuzz-"))
+		if err == nil && syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(dir)
+		}
+	}
+	dir := filepath.Join(base, fmt.Sprintf("journal-fuzz-%d", os.Getpid()))
+	return dir, os.MkdirAll(dir, 0o700)
 })
 
 // fuzzPath returns an empty place for one input's journal.
