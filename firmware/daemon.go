@@ -80,8 +80,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("open journal: %w", err)
 	}
 	defer j.Close()
-	if aside := j.Recovered(); aside != "" {
-		d.log.Error("JOURNAL COULD NOT BE OPENED: it was kept aside and a new one started; recover it by hand", "kept_at", aside)
+	if s := j.Salvaged(); s.Reason != "" {
+		d.log.Error("JOURNAL DAMAGED OR MISSING: what could be read was salvaged into a new one; a person must acknowledge the recovery",
+			"kept_at", s.Aside, "reason", s.Reason, "events", s.Events, "requeued", s.Requeued,
+			"open_incidents", s.OpenIncidents, "seq_from", s.SeqFrom)
 	}
 	state, err := kiosk.Load(j)
 	if err != nil {

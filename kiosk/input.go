@@ -95,7 +95,7 @@ type Tick struct{}
 type Boot struct {
 	Version   string
 	Recovered string   // a journal file set aside at open, or ""
-	Salvage   *Salvage // what was rescued from it, when the journal says
+	Salvage   *Salvage // what was rescued from it; set also for a missing file
 }
 
 func (Press) isInput()        {}

@@ -58,26 +58,35 @@ type AcknowledgeRecovery struct{ By, Note string }
 func (AcknowledgeRecovery) isInput() {}
 
 // bootRecovery is the one place that reads, at start, whether the journal
-// was recovered and what it salvaged.
+// was recovered and what it salvaged. A journal found missing while its
+// high-water mark remained is a recovery too: a person must know that the
+// file was lost, though nothing was set aside.
 func bootRecovery(j *journal.Journal) Boot {
-	b := Boot{Recovered: j.Recovered()}
-	// To be wired once the journal reports its salvage (j.Salvaged()):
-	// b.Salvage = &Salvage{Events: s.Events, Requeued: s.Requeued, ...}.
-	return b
+	s := j.Salvaged()
+	if s.Reason == "" {
+		return Boot{}
+	}
+	return Boot{Recovered: j.Recovered(), Salvage: &Salvage{
+		Events: s.Events, Requeued: s.Requeued, OpenIncidents: s.OpenIncidents,
+		SeqFrom: s.SeqFrom, BootEpoch: s.BootEpoch, Reason: s.Reason,
+	}}
 }
 
 // recovered starts the degraded state at boot. A second recovery before the
 // first was acknowledged replaces it: the newer file set aside is the one
 // a person must look at, and the older one is named in the journal.
 func (st *step) recovered(b Boot) {
-	st.fx.Records = append(st.fx.Records, Record{Type: EvJournalRecovered, Data: map[string]any{"set_aside": b.Recovered}})
+	st.fx.Records = append(st.fx.Records, Record{Type: EvJournalRecovered, Data: map[string]any{"set_aside": b.Recovered, "salvage": b.Salvage}})
 	st.raiseFault(faultJournalAside, recoveryDetail(b.Recovered))
 	r := &Recovery{SetAside: b.Recovered, Since: st.now, Salvage: b.Salvage}
 	st.s.Recovery, st.fx.Recovery = r, r
 }
 
 func recoveryDetail(aside string) string {
-	return "journal could not be opened and was set aside at " + aside
+	if aside == "" {
+		return "journal file was missing; a new one continues above its high-water mark"
+	}
+	return "journal was damaged; what could be read was salvaged, the file set aside at " + aside
 }
 
 func (st *step) acknowledgeRecovery(a AcknowledgeRecovery) error {

@@ -340,7 +340,7 @@ func (st *step) clearFault(key string) {
 
 func (st *step) boot(b Boot) {
 	st.fx.Records = append(st.fx.Records, Record{Type: EvKioskStarted, Data: map[string]any{"version": b.Version, "open_incidents": len(st.s.Incidents)}})
-	if b.Recovered != "" {
+	if b.Recovered != "" || b.Salvage != nil {
 		st.recovered(b)
 	}
 }

@@ -104,11 +104,14 @@ func eventExamples(t *testing.T) []example {
 	add(nil, eventStep{typ: "security.ack_refused", sec: 9000, data: map[string]any{
 		"code": AckUnsigned, "message": "a bare ack without a signature; sign it (SignedAck)",
 		"addressed_to": "", "boot_epoch": 0, "id_count": 1}})
-	// A journal set aside starts again at boot epoch 1, seq 1 (kiosk.started), 2.
-	rec := Event{V: SchemaVersion, ID: exEventID(2), Kiosk: exKiosk, BootEpoch: 1, Seq: 2, Type: "journal.recovered",
-		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": exSetAside})}
-	out = append(out, example{Name: rec.Type, Summary: "seq 2 of a new journal", Payload: mustJSON(t, rec)})
-	ack := Event{V: SchemaVersion, ID: exEventID(9), Kiosk: exKiosk, BootEpoch: 1, Seq: 9, Type: "journal.recovery_acknowledged",
+	// A salvaged journal continues above its high-water mark: kiosk.started
+	// is seq 20001 of boot 8, this the next.
+	rec := Event{V: SchemaVersion, ID: exEventID(2), Kiosk: exKiosk, BootEpoch: 8, Seq: 20002, Type: "journal.recovered",
+		Time: at(90000), Data: mustJSON(t, map[string]any{"set_aside": exSetAside, "salvage": Salvage{
+			Events: 412, Requeued: 3, OpenIncidents: 1, SeqFrom: 20001, BootEpoch: 8,
+			Reason: "journal: corrupt file: event 377: checksum mismatch"}})}
+	out = append(out, example{Name: rec.Type, Summary: "after a salvage, seq continues above the high-water mark", Payload: mustJSON(t, rec)})
+	ack := Event{V: SchemaVersion, ID: exEventID(9), Kiosk: exKiosk, BootEpoch: 8, Seq: 20009, Type: "journal.recovery_acknowledged",
 		Time: at(91000), ClockSynced: true, Data: mustJSON(t, map[string]any{"by": "王警官",
 			"note": "journal.db damaged by a power cut; the salvaged alarms arrived", "set_aside": exSetAside, "since": at(90000)})}
 	out = append(out, example{Name: ack.Type, Summary: "a person acknowledged the recovery", Payload: mustJSON(t, ack)})

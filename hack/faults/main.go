@@ -2,7 +2,8 @@
 // with simulated buttons against a real mosquitto on 127.0.0.1, plays the
 // police platform (stores, dedupes, acks after storing), and breaks things
 // while it presses: kill -9 of kioskd, broker restarts, a proxy that resets,
-// black-holes, delays and throttles, a full disk, a clock at 1970 and jumps.
+// black-holes, delays and throttles, a full disk, a clock at 1970 and jumps,
+// a journal file damaged while it holds unacked alarms.
 // Each scenario prints what was pressed, delivered, lost (must be 0) and
 // duplicated, and how long recovery took. It exits 1 on any loss, crash or
 // broken promise.
@@ -47,6 +48,7 @@ var scenarios = []scenario{
 	{"proxy", 20, 4, runProxy},
 	{"diskfull", 3, 1, runDiskfull},
 	{"clock", 5, 1, runClock},
+	{"corrupt", 100, 5, runCorrupt},
 }
 
 type options struct {
@@ -61,7 +63,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenario, "scenario", "all", "all, or one of kill, broker, proxy, diskfull, clock")
+	flag.StringVar(&o.scenario, "scenario", "all", "all, or one of kill, broker, proxy, diskfull, clock, corrupt")
 	flag.IntVar(&o.cycles, "n", 0, "cycles per scenario (default: each scenario's own)")
 	flag.BoolVar(&o.short, "short", false, "few cycles, for CI")
 	flag.Uint64Var(&o.seed, "seed", 0, "random seed (default: from the clock; printed)")

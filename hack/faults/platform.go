@@ -33,6 +33,9 @@ type platform struct {
 	pubPEM []byte              // the kiosk trusts this
 	boots  contract.BootEpochs // the kiosk's boot, from its status: every ack names it
 
+	// hold, while set, stores events without acking them (scenario corrupt).
+	hold atomic.Bool
+
 	mu       sync.Mutex
 	byID     map[string]contract.Event // first arrival of each id
 	bySeq    map[uint64]string         // seq → id
@@ -128,7 +131,7 @@ func (p *platform) store(payload []byte) {
 		p.record(ev)
 	}
 	p.mu.Unlock()
-	if err != nil {
+	if err != nil || p.hold.Load() {
 		return
 	}
 	select {

@@ -3,8 +3,8 @@ package journal
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -36,7 +36,7 @@ func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps 
 	if err != nil {
 		return nil, err
 	}
-	snapVals, err := encodeSnapshots(snaps)
+	snaps, err = checkSnapshots(snaps)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,10 @@ func (j *Journal) Append(wall time.Time, clockSynced bool, recs []Record, snaps 
 		if err := j.putEvents(bucketsOf(tx), evs, drops); err != nil {
 			return err
 		}
-		if err := putSnapshots(tx, snaps, snapVals); err != nil {
+		if err := putSnapshots(tx, snaps); err != nil {
+			return err
+		}
+		if err := clearSalvageReport(tx.Bucket(bucketMeta)); err != nil {
 			return err
 		}
 		return raiseFloor(tx.Bucket(bucketMeta), wall)
@@ -114,8 +117,9 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func encodeSnapshots(snaps []Snapshot) ([][]byte, error) {
-	vals := make([][]byte, len(snaps))
+// checkSnapshots validates snaps and returns copies with compact data.
+func checkSnapshots(snaps []Snapshot) ([]Snapshot, error) {
+	out := make([]Snapshot, len(snaps))
 	for i, s := range snaps {
 		if s.ID == "" || len(s.ID) > maxIDLen {
 			return nil, fmt.Errorf("journal: append: snapshot %d: %w: id empty or longer than %d bytes",
@@ -126,11 +130,9 @@ func encodeSnapshots(snaps []Snapshot) ([][]byte, error) {
 			return nil, fmt.Errorf("journal: append: snapshot %q: %w", s.ID, err)
 		}
 		s.Data = data
-		if vals[i], err = json.Marshal(s); err != nil {
-			return nil, fmt.Errorf("journal: append: snapshot %q: %w", s.ID, err)
-		}
+		out[i] = s
 	}
-	return vals, nil
+	return out, nil
 }
 
 // putEvents numbers evs and writes them with their outbox, index and
@@ -158,6 +160,11 @@ func (j *Journal) putEvents(b buckets, evs []Event, drops uint64) error {
 		c.dropped += n
 	}
 	c.dropped += drops
+	if err := j.hwm.reserve(b.events.Sequence()); err != nil {
+		// Handled: the alarm matters more; only a later salvage would
+		// lack the mark.
+		slog.Error("journal: cannot reserve seqs in the high-water mark", "err", err)
+	}
 	return c.put(b.meta)
 }
 
@@ -168,7 +175,7 @@ func putEvent(b buckets, ev *Event) error {
 		return err
 	}
 	ev.Seq = seq
-	v, err := json.Marshal(ev)
+	v, err := encodeEvent(*ev)
 	if err != nil {
 		return fmt.Errorf("event %d: %w", seq, err)
 	}
@@ -196,14 +203,23 @@ func putEvent(b buckets, ev *Event) error {
 	return nil
 }
 
-func putSnapshots(tx *bolt.Tx, snaps []Snapshot, vals [][]byte) error {
+// putSnapshots stores snaps, each stamped with the next value of the
+// incidents bucket's sequence (see storedSnapshot).
+func putSnapshots(tx *bolt.Tx, snaps []Snapshot) error {
 	incidents, open := tx.Bucket(bucketIncidents), tx.Bucket(bucketOpen)
-	for i, s := range snaps {
+	for _, s := range snaps {
 		id := []byte(s.ID)
-		if err := incidents.Put(id, vals[i]); err != nil {
+		stamp, err := incidents.NextSequence()
+		if err != nil {
 			return err
 		}
-		var err error
+		v, err := sealJSON(storedSnapshot{ID: s.ID, Open: s.Open, Data: s.Data, Stamp: stamp})
+		if err != nil {
+			return fmt.Errorf("snapshot %q: %w", s.ID, err)
+		}
+		if err := incidents.Put(id, v); err != nil {
+			return err
+		}
 		if s.Open {
 			err = open.Put(id, present)
 		} else {

@@ -26,6 +26,29 @@ func precheck(path string, timeout time.Duration) error {
 	return checkFile(f)
 }
 
+// metaDamaged reports a file with exactly one intact meta page. bbolt
+// would silently use the other, older one: the newest transaction's
+// events would vanish and their seqs be used again. It cannot tell a
+// meta page torn by a power cut during a commit (that transaction never
+// returned) from a destroyed one, so both are salvaged; the salvage finds
+// the newer transaction's events in the raw bytes (see salvage.go).
+func metaDamaged(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	offs := metaOffsets(f)
+	if len(offs) == 0 {
+		return false // none intact: bbolt reports it, or the file is empty
+	}
+	if len(offs) == 1 {
+		return true // the first is damaged
+	}
+	_, ok := parseMeta(f, offs[1])
+	return !ok
+}
+
 // checkFile walks the bbolt file at f before bbolt reads it. bbolt trusts
 // the file: a branch page that points back up its own path, or a page of
 // unknown type (bbolt reads any page that is not a leaf as a branch),
@@ -45,8 +68,13 @@ func checkFile(f *os.File) error {
 		return nil // bbolt reports unreadable meta pages itself
 	}
 	info, err := f.Stat()
-	if err != nil || m.pgid > uint64(info.Size())/uint64(m.pageSize) {
-		return nil // checkSize reports a truncated file
+	if err != nil {
+		return nil // bbolt reports it
+	}
+	if m.pgid > uint64(info.Size())/uint64(m.pageSize) {
+		// bbolt would read pages past the end, and may panic inside
+		// bolt.Open, leaking its mapping and the file lock it holds.
+		return fmt.Errorf("%w: %w to %d of %d bytes", ErrCorrupt, errTruncated, info.Size(), m.pgid*uint64(m.pageSize))
 	}
 	w := &walker{f: f, page: int64(m.pageSize), hwm: m.pgid, seen: make([]bool, m.pgid)}
 	free, err := w.freelist(m.freelist)
@@ -138,6 +166,9 @@ type walker struct {
 // errUnsafe marks a file bbolt cannot use without hanging, exhausting
 // memory or damaging it further.
 var errUnsafe = errors.New("unsafe structure")
+
+// errTruncated marks a file shorter than its meta page says.
+var errTruncated = errors.New("truncated")
 
 // read returns page id, whose flags must be one of flags, with its
 // overflow pages, marking them seen.

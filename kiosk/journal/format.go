@@ -29,8 +29,10 @@ import (
 // Minor history, major 1: 0 first release; 1 urgent and telemetry
 // classes with their counters; 2 clips, the command counter and
 // schema_minor itself; 3 the command replay window (bucket command_window,
-// meta command_floor; see counter.go).
-const schemaMinor = 3
+// meta command_floor; see counter.go); 4 a "crc" field sealing every event
+// and snapshot value, a "stamp" field in snapshots, and the meta key
+// salvage_report (see record.go and salvage.go).
+const schemaMinor = 4
 
 var keySchemaMinor = []byte("schema_minor") // uint64
 

@@ -7,6 +7,24 @@
 // gap-free sequence that survives restarts and are stamped with the kiosk id
 // and a boot epoch, so the platform can dedupe and spot gaps.
 //
+// A damaged file does not lose what is still readable in it. Every event
+// and snapshot value carries its own checksum (record.go), so Open checks
+// all of them, not only the pages it happens to read, and a raw scan of a
+// damaged file's bytes finds every intact record even where bbolt's pages
+// no longer lead to it. A side file holds a high-water mark of boot epochs
+// and seqs (hwm.go). Open rebuilds a damaged journal from bbolt's reads
+// and the raw scan: unacked events go back into the outbox with their
+// original ids, open incidents come back, and seq and epoch continue
+// above everything ever used, even when the newest pages or the meta
+// pages are gone; see salvage.go. Why this design: bbolt keeps no
+// checksums of its own pages (only of its meta pages), so without
+// self-describing records the bytes of a damaged file cannot be told from
+// garbage; and seqs cannot be read back from pages that are destroyed, so
+// the highest ever used must live somewhere else. A mirror file of
+// unacked alarms was the alternative: it would double every alarm's
+// fsyncs, where the checksum costs nothing at write time and the mark one
+// write per 10,000 events.
+//
 // Events are critical (alarms, incident changes, faults: never dropped) or
 // telemetry (camera status and the like: bounded, oldest dropped first,
 // refused when space runs short). Space for critical events is reserved
@@ -122,6 +140,8 @@ type Journal struct {
 	kiosk     string
 	epoch     uint64
 	recovered string
+	salvaged  Salvage
+	hwm       *hwmFile // the high-water mark; see hwm.go
 	closed    atomic.Bool
 	// unsaved counts telemetry refused since the last write that
 	// persisted the dropped counter; refusing must not cost a write.
@@ -151,8 +171,9 @@ func (j *Journal) Close() error {
 	return nil
 }
 
-// Recovered returns the path the previous, unreadable file was moved to at
-// Open, or "" if Open found nothing wrong.
+// Recovered returns the path the previous, damaged file was moved to at
+// Open, or "" if Open found nothing wrong (or the file was missing). Its
+// readable content was salvaged into this journal: see Salvaged.
 func (j *Journal) Recovered() string { return j.recovered }
 
 // BootEpoch returns the boot epoch this Open started.

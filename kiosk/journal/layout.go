@@ -120,6 +120,9 @@ func decodeEvent(events *bolt.Bucket, k []byte) (Event, error) {
 // decodeEventValue decodes a stored event value. Whatever the bytes, it
 // returns an event Append could have written or ErrCorrupt.
 func decodeEventValue(v []byte) (Event, error) {
+	if _, st := sealedBody(v); st == sealBad {
+		return Event{}, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
 	var ev Event
 	if err := json.Unmarshal(v, &ev); err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
@@ -170,12 +173,26 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
+// decodeSnapshot decodes a stored snapshot, checking its checksum if it
+// has one.
 func decodeSnapshot(v []byte) (Snapshot, error) {
-	var s Snapshot
-	if err := json.Unmarshal(v, &s); err != nil {
-		return Snapshot{}, fmt.Errorf("snapshot: %w: %w", ErrCorrupt, err)
+	s, _, err := decodeStoredSnapshot(v)
+	return s, err
+}
+
+// decodeStoredSnapshot also returns the snapshot's stamp, 0 for a legacy one.
+func decodeStoredSnapshot(v []byte) (Snapshot, uint64, error) {
+	if _, st := sealedBody(v); st == sealBad {
+		return Snapshot{}, 0, fmt.Errorf("snapshot: %w: checksum mismatch", ErrCorrupt)
 	}
-	return s, nil
+	var s storedSnapshot
+	if err := json.Unmarshal(v, &s); err != nil {
+		return Snapshot{}, 0, fmt.Errorf("snapshot: %w: %w", ErrCorrupt, err)
+	}
+	if s.ID == "" {
+		return Snapshot{}, 0, fmt.Errorf("snapshot: %w: no id", ErrCorrupt)
+	}
+	return Snapshot{ID: s.ID, Open: s.Open, Data: s.Data}, s.Stamp, nil
 }
 
 // compactJSON validates d and returns a compact copy the caller cannot

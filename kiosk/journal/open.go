@@ -19,33 +19,33 @@ import (
 
 // Open opens or creates the journal at path and starts a new boot epoch.
 //
-// A file that exists but cannot be read as a journal (corrupt, truncated,
-// not a bbolt file, another program's bbolt file) is renamed to
-// path+".broken-"+<UTC time YYYYMMDDTHHMMSSZ>, never deleted; a fresh
-// journal is created and Recovered returns the aside path so that the caller
-// raises a fault. A file locked by another process (bbolt's ErrTimeout), an
-// OS error, or ErrSchemaTooNew returns an error and leaves the file alone.
+// A file that exists but cannot be used as a journal (corrupt, truncated,
+// a damaged meta page, a stored value failing its checksum, not a bbolt
+// file, another program's bbolt file) is salvaged: every event, snapshot
+// and clip entry still readable in it is copied into a new journal, which
+// takes its place; the damaged file is renamed to
+// path+".broken-"+<UTC time YYYYMMDDTHHMMSSZ> and kept (the newest
+// maxAsides of them are), and Recovered and Salvaged say so; see
+// salvage.go. A missing file
+// whose high-water mark remains (see hwm.go) starts empty but above every
+// seq and epoch used, and Salvaged says so. A file locked by another
+// process (bbolt's ErrTimeout), an OS error, or ErrSchemaTooNew returns
+// an error and leaves the file alone.
 func Open(path string, opts Options) (*Journal, error) {
 	opts, err := withDefaults(opts)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
+	if err := adoptSalvage(path); err != nil {
+		return nil, err
+	}
 	j, err := openFile(path, opts)
 	if !errors.Is(err, ErrCorrupt) {
 		return j, err
 	}
-	aside, aerr := setAside(path, time.Now())
-	if aerr != nil {
-		return nil, errors.Join(err, aerr)
-	}
-	// Handled here: the file is kept and Recovered tells the caller.
-	slog.Warn("journal: unreadable file set aside", "path", path, "aside", aside, "err", err)
-	j, err = openFile(path, opts)
-	if err != nil {
-		return nil, fmt.Errorf("journal: open fresh file after setting %s aside: %w", aside, err)
-	}
-	j.recovered = aside
-	return j, nil
+	// Handled here: the file is salvaged, kept aside, and Salvaged says so.
+	slog.Warn("journal: damaged file; salvaging", "path", path, "err", err)
+	return salvageAndOpen(path, opts, err)
 }
 
 // withDefaults checks opts and fills in the defaults.
@@ -82,21 +82,20 @@ func openFile(path string, opts Options) (j *Journal, err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
 	var db *bolt.DB
+	var file *os.File // bbolt's descriptor, known even if bolt.Open panics
 	defer func() {
 		if r := recover(); r != nil {
-			// If bolt.Open itself panicked, its descriptor leaks until GC.
-			closeQuietly(db)
+			closeAll(db, file)
 			j, err = nil, fmt.Errorf("journal: open %s: %w: %v", path, ErrCorrupt, r)
 		}
 	}()
-	var file *os.File
-	if db, file, err = openBolt(path, opts); err != nil {
+	if db, err = openBolt(path, opts, &file); err != nil {
 		return nil, err
 	}
 	j = &Journal{db: db, file: file, dir: filepath.Dir(path), page: int64(db.Info().PageSize),
 		opts: opts, kiosk: opts.KioskID}
 	if err := j.start(path); err != nil {
-		closeQuietly(db)
+		closeAll(db, file)
 		return nil, err
 	}
 	j.keepReserve()
@@ -110,28 +109,29 @@ func openFile(path string, opts Options) (j *Journal, err error) {
 }
 
 // openBolt checks the file's structure, then opens it with bbolt, keeping
-// bbolt's descriptor for fallocate.
-func openBolt(path string, opts Options) (*bolt.DB, *os.File, error) {
+// bbolt's descriptor in *file for fallocate.
+func openBolt(path string, opts Options, file **os.File) (*bolt.DB, error) {
 	if err := precheck(path, opts.Timeout); errors.Is(err, ErrCorrupt) {
-		return nil, nil, fmt.Errorf("journal: open %s: %w", path, err)
+		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	} else if errors.Is(err, berrors.ErrTimeout) {
-		return nil, nil, classify(path, err)
+		return nil, classify(path, err)
+	} else if metaDamaged(path) {
+		return nil, fmt.Errorf("journal: open %s: %w: a meta page is damaged", path, ErrCorrupt)
 	}
-	var file *os.File
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: opts.Timeout,
 		MaxSize: int(opts.MaxSize),
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag, perm)
-			file = f
+			*file = f
 			return f, err
 		},
 	})
 	if err != nil {
-		return nil, nil, classify(path, err)
+		return nil, classify(path, err)
 	}
 	db.AllocSize = allocSize
-	return db, file, nil
+	return db, nil
 }
 
 // classify sorts bolt.Open's errors: lock timeouts and OS errors leave the
@@ -157,31 +157,93 @@ func closeQuietly(db *bolt.DB) {
 	_ = db.Close()
 }
 
-// start checks the file, creates the buckets and begins a boot epoch.
+// closeAll closes db and bbolt's descriptor file: a bolt.Open that
+// panicked, or a Close that panics on a damaged file, would otherwise
+// leave the descriptor, and the file lock it holds, until GC, and the
+// salvage would wait out the lock timeout.
+func closeAll(db *bolt.DB, file *os.File) {
+	closeQuietly(db)
+	if file != nil {
+		_ = file.Close() // an error here means bbolt closed it already
+	}
+}
+
+// start checks the file, creates the buckets and begins a boot epoch
+// above both the file's and the high-water mark's.
 func (j *Journal) start(path string) error {
 	if err := checkSize(j.db, path); err != nil {
 		return err
 	}
+	m, hasMark := readMark(hwmPath(path))
+	j.hwm = &hwmFile{path: hwmPath(path), cur: m}
 	err := j.db.Update(func(tx *bolt.Tx) error {
-		if err := prepare(tx); err != nil {
+		fresh, err := prepare(tx)
+		if err != nil {
 			return err
 		}
 		if err := reconcile(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
-		j.epoch = getUint(meta.Get(keyEpoch)) + 1
+		if fresh && hasMark {
+			if err := continueAbove(tx, m); err != nil {
+				return err
+			}
+		}
+		j.epoch = max(getUint(meta.Get(keyEpoch)), m.Epoch) + 1
 		if v := meta.Get(keyFloor); v != nil {
 			if err := j.floor.UnmarshalBinary(v); err != nil {
 				return fmt.Errorf("clock floor: %w: %w", ErrCorrupt, err)
 			}
 		}
-		return meta.Put(keyEpoch, putUint(j.epoch))
+		if err := meta.Put(keyEpoch, putUint(j.epoch)); err != nil {
+			return err
+		}
+		if err := j.noteSalvage(meta); err != nil {
+			return err
+		}
+		j.markEpoch(m, tx.Bucket(bucketEvents).Sequence())
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("journal: open %s: %w", path, err)
 	}
 	return nil
+}
+
+// markEpoch writes the mark for this boot, reserving a block of seqs
+// above last. It is written before the epoch commits, so that the mark is
+// never below the journal.
+func (j *Journal) markEpoch(old mark, last uint64) {
+	if err := j.hwm.write(mark{Epoch: j.epoch, Reserved: max(old.Reserved, last+seqBlock)}); err != nil {
+		// Handled: the journal itself is sound; only a later salvage
+		// would lack the mark.
+		slog.Error("journal: cannot write the high-water mark", "err", err)
+	}
+}
+
+// continueAbove starts a new, empty file above the mark left by a journal
+// that is gone: its seqs and epochs are never used again.
+func continueAbove(tx *bolt.Tx, m mark) error {
+	if err := tx.Bucket(bucketEvents).SetSequence(m.Reserved); err != nil {
+		return err
+	}
+	return putSalvageReport(tx.Bucket(bucketMeta), Salvage{
+		Reason:  "journal file missing or empty; its high-water mark remains",
+		SeqFrom: m.Reserved + 1,
+	})
+}
+
+// noteSalvage loads a salvage report not yet followed by an Append,
+// completing it with this boot's epoch.
+func (j *Journal) noteSalvage(meta *bolt.Bucket) error {
+	s := readSalvageReport(meta)
+	if s.Reason == "" {
+		return nil
+	}
+	s.BootEpoch = j.epoch
+	j.salvaged, j.recovered = s, s.Aside
+	return putSalvageReport(meta, s)
 }
 
 // checkSize catches a truncated file: pages the tree may point to lie past
@@ -200,41 +262,41 @@ func checkSize(db *bolt.DB, path string) error {
 	})
 }
 
-// prepare creates the buckets of a new file and checks the schema of an
-// existing one.
-func prepare(tx *bolt.Tx) error {
+// prepare creates the buckets of a new file, reporting fresh, and checks
+// the schema of an existing one.
+func prepare(tx *bolt.Tx) (fresh bool, err error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		if k, _ := tx.Cursor().First(); k != nil {
-			return fmt.Errorf("%w: bbolt file without journal meta", ErrCorrupt)
+			return false, fmt.Errorf("%w: bbolt file without journal meta", ErrCorrupt)
 		}
 		for _, name := range slices.Concat(allBuckets, addedBuckets) {
 			if _, err := tx.CreateBucket(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
+				return false, fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
 		if err := tx.Bucket(bucketMeta).Put(keySchema, putUint(schemaVersion)); err != nil {
-			return err
+			return false, err
 		}
-		return noteFormat(tx.Bucket(bucketMeta))
+		return true, noteFormat(tx.Bucket(bucketMeta))
 	}
 	switch v := getUint(meta.Get(keySchema)); {
 	case v == 0:
-		return fmt.Errorf("%w: no schema version", ErrCorrupt)
+		return false, fmt.Errorf("%w: no schema version", ErrCorrupt)
 	case v > schemaVersion:
-		return fmt.Errorf("%w: file has %d, this program knows %d", ErrSchemaTooNew, v, schemaVersion)
+		return false, fmt.Errorf("%w: file has %d, this program knows %d", ErrSchemaTooNew, v, schemaVersion)
 	}
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {
-			return fmt.Errorf("%w: bucket %s missing", ErrCorrupt, name)
+			return false, fmt.Errorf("%w: bucket %s missing", ErrCorrupt, name)
 		}
 	}
 	for _, name := range addedBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
+			return false, fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	return noteFormat(meta) // see format.go
+	return false, noteFormat(meta) // see format.go
 }
 
 // reconcile reads what the daemon needs straight after start: every
@@ -273,7 +335,10 @@ func reconcile(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return verifyRest(tx)
+	if err := verifyRest(tx); err != nil {
+		return err
+	}
+	return verifyValues(tx)
 }
 
 // index makes idx hold k exactly when want.
@@ -328,24 +393,11 @@ func verifyRest(tx *bolt.Tx) error {
 
 // setAside renames path out of the way, never over an existing file.
 func setAside(path string, now time.Time) (string, error) {
-	base := path + ".broken-" + now.UTC().Format("20060102T150405Z")
-	for i := 0; i < 100; i++ {
-		aside := base
-		if i > 0 {
-			aside = fmt.Sprintf("%s.%d", base, i)
-		}
-		if _, err := os.Lstat(aside); !errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err := os.Rename(path, aside); err != nil {
-			return "", fmt.Errorf("journal: set aside %s: %w", path, err)
-		}
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			return "", fmt.Errorf("journal: set aside %s: %w", path, err)
-		}
-		return aside, nil
+	aside, err := asideName(path, now)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("journal: set aside %s: no free name like %s", path, base)
+	return aside, moveAside(path, aside)
 }
 
 // syncDir makes a rename or a new file in dir durable.
@@ -357,6 +409,29 @@ func syncDir(dir string) error {
 	defer d.Close()
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// verifyValues checks every stored event, its id entry, and every
+// snapshot, so that damage anywhere in them is found at Open, not only in
+// the pages Open happens to read. Sealed values cost a checksum and a
+// lookup each, not a decode (see record.go); legacy values are decoded.
+// Measured on a loaded 2-core machine: about 90 ms of CPU for 100,000
+// events (60 MB), next to about 170 ms for checkFile's walk.
+func verifyValues(tx *bolt.Tx) error {
+	ids := tx.Bucket(bucketIDs)
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := verifyEventValue(ids, k, v); err != nil {
+			return err
+		}
+	}
+	c = tx.Bucket(bucketIncidents).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := verifySnapshotValue(k, v); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -154,6 +154,10 @@ func ackOne(b buckets, id string) (ev Event, ok bool, err error) {
 	if ev, err = decodeEvent(b.events, k); err != nil {
 		return Event{}, false, err
 	}
+	if ev.ID != id {
+		// A damaged id entry must not ack another event.
+		return Event{}, false, fmt.Errorf("%w: id %s points at event %d, which is %s", ErrCorrupt, id, ev.Seq, ev.ID)
+	}
 	if ev.Telemetry {
 		return ev, true, forget(b, k, ev)
 	}
