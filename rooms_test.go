@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestRooms checks DESIGN.md's rules: each library stays in its room, and
-// kiosk and cloudlink never import each other.
+// TestRooms checks the import rules of ARCHITECTURE.md: each library stays in
+// its room, and kiosk and cloudlink never import each other.
 func TestRooms(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-test=false", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
 	if err != nil {
