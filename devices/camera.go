@@ -29,7 +29,7 @@ const (
 	OpFinish ClipOp = "finish"
 )
 
-// Defaults for the clip window (DESIGN: 10 s before the press, 20 s after it,
+// Defaults for the clip window (10 s before the press, 20 s after it,
 // never longer than two minutes after the press in all).
 const (
 	DefaultPreRoll  = 10 * time.Second

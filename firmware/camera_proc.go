@@ -17,7 +17,7 @@ import (
 	"kioskd/devices"
 )
 
-// Supervision of one camera's child process (DESIGN decision 3): the child
+// Supervision of one camera's child process (ARCHITECTURE.md, "Decisions, and why"): the child
 // may crash (vdk panics on malformed RTP), hang or exit; it is restarted
 // with backoff for ever, and each end is reported to the camera set, which
 // raises the camera's fault. Nothing here touches the alarm path.

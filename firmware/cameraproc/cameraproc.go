@@ -2,7 +2,7 @@
 // camera pulled by devices/rtspcam, talking to its parent kioskd over
 // stdin and stdout (the protocol is in devices/camera.go). It lives apart
 // from package firmware so that the daemon's own code never links the
-// RTSP library it must survive (DESIGN decision 3).
+// RTSP library it must survive (ARCHITECTURE.md, "Decisions, and why").
 //
 //	kioskd camera -camera ID -settings JSON    as kioskd starts it
 //	kioskd camera -config FILE -camera ID      by hand, to try one camera
