@@ -2,6 +2,7 @@ package firmware_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,11 +42,16 @@ func TestSystemKillMidClip(t *testing.T) {
 	evs := plat.waitEvents("clip.recording", 10*time.Second, func(evs []contract.Event) bool { return len(ofType(evs, "clip.recording")) > 0 })
 	recording := ofType(evs, "clip.recording")[0]
 	clipID := clipData(t, recording).ID
+	part := filepath.Join(state, "clips", clipID+".mp4.part")
+	// clip.recording is journaled when kioskd orders the clip; the camera
+	// process writes the pre-roll when it takes the order, which a busy
+	// machine can delay past the kill (seen once). What a kill must keep is
+	// what was written: wait until the file holds its first fragment.
+	waitPlayable(t, part, 10*time.Second)
 	time.Sleep(time.Until(pressed.Add(recorded)))
 	killed := time.Now()
 	k.kill()
 
-	part := filepath.Join(state, "clips", clipID+".mp4.part")
 	checkRawPart(t, part, preRoll+recorded)
 
 	k.start()
@@ -90,12 +96,30 @@ func TestSystemKillMidClip(t *testing.T) {
 // checkRawPart checks the file a kill left, before kioskd touches it:
 // ffprobe reads it, it starts on a keyframe and holds at least atLeast
 // less two seconds (the fragment being filled and the frames in flight).
+// waitPlayable waits until ffprobe finds a picture in the file at path.
+func waitPlayable(t *testing.T, path string, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-of", "csv",
+			"-show_entries", "packet=flags", path).Output()
+		if err == nil && len(out) > 0 {
+			return
+		}
+	}
+	t.Fatalf("%s: no picture written within %v of clip.recording", path, limit)
+}
+
 func checkRawPart(t *testing.T, path string, atLeast time.Duration) {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-of", "json",
 		"-show_entries", "packet=pts_time,flags", path).Output()
 	if err != nil {
-		t.Fatalf("ffprobe of the file the kill left: %v", err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		info, serr := os.Stat(path)
+		t.Fatalf("ffprobe of the file the kill left (%v, stat error %v): %v: %s", info, serr, err, stderr)
 	}
 	var raw struct {
 		Packets []struct {
