@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware/upkeep"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
@@ -21,9 +22,9 @@ type bridge struct {
 	alarmPath  func() error // nil when a press would be journaled and relayed
 	started    time.Time
 	log        *slog.Logger
-	refusals   refusalLimit // security events journaled per minute; see security.go
-	cameras    *cameraSet   // see camera_wiring.go
-	upkeep     *upkeep      // self-tests and updates; see update.go
+	refusals   refusalLimit   // security events journaled per minute; see security.go
+	cameras    *cameraSet     // see camera_wiring.go
+	upkeep     *upkeep.Upkeep // self-tests and updates; see upkeep_wiring.go
 
 	ackRefusals refusalLimit // refused acks journaled per minute; see ack_security.go
 }

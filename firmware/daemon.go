@@ -22,6 +22,7 @@ import (
 	"kioskd/cloudlink/contract"
 	"kioskd/devices"
 	"kioskd/firmware/config"
+	"kioskd/firmware/systemd"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 	"kioskd/kiosk/screen"
@@ -100,19 +101,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.ctrl = ctrl
 	d.startLive(ctrl, state)
-	br := &bridge{journal: j, controller: ctrl, clock: clock, started: time.Now(), log: d.log,
+	alarmPath := func() error { return d.health.alarmPath(ctrl) }
+	br := &bridge{journal: j, controller: ctrl, clock: clock, alarmPath: alarmPath, started: time.Now(), log: d.log,
 		ackRefusals: refusalLimit{what: "acks"}}
-	if br.upkeep, err = d.newUpkeep(j, ctrl, clock); err != nil { // self-tests and updates; see update.go
-		return err
-	}
 	if br.cameras, err = d.startCameras(j, ctrl); err != nil {
 		return err
 	}
-	link, err := d.newLink(j, br)
-	if err != nil {
+	// The one cycle: commands reach the upkeep through the link, and the
+	// upkeep asks the link whether the platform is up. It asks only once
+	// running, after the link below is built.
+	var link *cloudlink.Link
+	online := func() bool { return link.Status().Connected }
+	if br.upkeep, err = d.newUpkeep(j, ctrl, clock, br.cameras.Statuses, alarmPath, online); err != nil {
 		return err
 	}
-	br.alarmPath = func() error { return d.health.report(ctrl, link).AlarmPath }
+	if link, err = d.newLink(j, br); err != nil {
+		return err
+	}
 	d.link = link
 	d.cams.notify = link.Notify
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
@@ -189,9 +194,9 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 	g.Go(func() error { d.watchSpace(ctx, br); return nil })
 	g.Go(func() error { return d.runCameras(ctx) })
 	g.Go(func() error { return d.runRelay(ctx) })
-	g.Go(func() error { return d.runWatchdog(ctx, ctrl, link) }) // sd_notify: READY, WATCHDOG, STATUS
+	g.Go(func() error { return d.watchdog(br, link).Run(ctx) }) // sd_notify: READY, WATCHDOG, STATUS
 	g.Go(func() error { d.runLive(ctx, link); return nil })
-	g.Go(func() error { return br.upkeep.Run(ctx, link, br.alarmPath) })
+	g.Go(func() error { return br.upkeep.Run(ctx) })
 	g.Go(func() error { return d.runGuard(ctx, br, link) }) // the guard console; see guard.go
 	g.Go(func() error { return d.runClipServer(ctx) })      // clips for the platform; see clip_fetch.go
 	for _, in := range d.devices.Inputs {
@@ -233,6 +238,12 @@ func (d *Daemon) handler(j *journal.Journal, ctrl *kiosk.Controller, link *cloud
 		mux.Handle("/api/sim/", d.devices.SimAPI)
 	}
 	return mux
+}
+
+// watchdog tells systemd how the alarm path is; see firmware/systemd.
+func (d *Daemon) watchdog(br *bridge, link *cloudlink.Link) *systemd.Watchdog {
+	return systemd.New(systemd.Config{AlarmPath: br.alarmPath, Online: func() bool { return link.Status().Connected },
+		Log: d.log.With("part", "watchdog")})
 }
 
 func (d *Daemon) showPattern(p devices.Pattern) {

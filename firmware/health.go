@@ -59,9 +59,25 @@ func (h *health) setInput(name string, err error) {
 }
 
 func (h *health) report(ctrl *kiosk.Controller, link *cloudlink.Link) screen.Health {
+	details, alarmPath := h.check(ctrl)
+	rec := ctrl.State().Recovery
+	return screen.Health{AlarmPath: alarmPath, Details: details, Link: link.Status(),
+		Status: status(alarmPath, rec), Recovery: rec}
+}
+
+// alarmPath is nil while presses are journaled and acted on; the watchdog,
+// the heartbeat and the self-test ask it. It needs no link: the platform
+// being away is not ill health.
+func (h *health) alarmPath(ctrl *kiosk.Controller) error {
+	_, err := h.check(ctrl)
+	return err
+}
+
+// check is each part's state, and the alarm path's problems joined.
+func (h *health) check(ctrl *kiosk.Controller) (details map[string]string, alarmPath error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	details := map[string]string{"journal": "ok", "controller": "ok"}
+	details = map[string]string{"journal": "ok", "controller": "ok"}
 	var problems []error
 	note := func(part string, err error) {
 		if err != nil {
@@ -81,7 +97,5 @@ func (h *health) report(ctrl *kiosk.Controller, link *cloudlink.Link) screen.Hea
 		details["input:"+name] = "ok"
 		note("input:"+name, err)
 	}
-	alarmPath, rec := errors.Join(problems...), ctrl.State().Recovery
-	return screen.Health{AlarmPath: alarmPath, Details: details, Link: link.Status(),
-		Status: status(alarmPath, rec), Recovery: rec}
+	return details, errors.Join(problems...)
 }

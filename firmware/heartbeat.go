@@ -17,7 +17,7 @@ func (b *bridge) Heartbeat() contract.Heartbeat {
 		Time: b.clock.Now(), ClockSynced: b.clock.Synced(), Version: Version,
 		UptimeSeconds: int64(time.Since(b.started).Seconds()), AlarmPathHealthy: true,
 		OpenIncidents: len(st.Incidents), Faults: []string{}, Cameras: b.cameraStatuses(),
-		LastSelfTest: b.upkeep.lastSelfTest(),
+		LastSelfTest: b.upkeep.LastSelfTest(),
 	}
 	err := b.alarmPath()
 	if err != nil {

@@ -8,7 +8,41 @@ import (
 	"testing"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware/config"
+	"kioskd/firmware/update"
+	"kioskd/firmware/upkeep"
 )
+
+// withUpkeep gives tb's bridge an upkeep over its journal and controller,
+// trusting one release key, as if launched from the packaged slot.
+func withUpkeep(t *testing.T, tb *testBridge, releaseKey ed25519.PublicKey) {
+	t.Helper()
+	cfg := config.Sim(t.TempDir())
+	tb.upkeep = upkeep.New(upkeep.Config{
+		Version: Version, Slot: update.Packaged, StateDir: cfg.Kiosk.StateDir, SelfTest: cfg.SelfTest, Update: cfg.Update,
+		ReleaseKeys: []ed25519.PublicKey{releaseKey}, Reserve: 1 << 20,
+		Controller: tb.controller, Clock: tb.clock, Journal: tb.journal, ShowState: func() {},
+		AlarmPath: func() error { return nil }, Online: func() bool { return true }, Log: tb.log,
+	})
+}
+
+// journaled returns the events of type typ journaled so far, with their data.
+func journaled(t *testing.T, tb *testBridge, typ string) []map[string]any {
+	t.Helper()
+	evs, err := tb.journal.Events(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, ev := range evs {
+		if ev.Type == typ {
+			var d map[string]any
+			json.Unmarshal(ev.Data, &d)
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
 // TestCommandArgsOverLimitsJournalNothingOfThem: an update whose version is
 // 300 KB is rejected as bad_args and its update.rejected event carries none
@@ -17,14 +51,14 @@ import (
 func TestCommandArgsOverLimitsJournalNothingOfThem(t *testing.T) {
 	tb := newTestBridge(t)
 	pub, _, _ := ed25519.GenerateKey(nil)
-	newTestUpkeep(t, tb, pub)
+	withUpkeep(t, tb, pub)
 	big := strings.Repeat("版", 300<<10/3)
 	command := func(counter uint64, name string, args any) contract.Command {
 		raw, _ := json.Marshal(args)
 		return contract.Command{V: 1, ID: "c-" + name, Kiosk: "sec-kiosk", Name: name, Args: raw, Counter: counter}
 	}
 
-	upd := contract.UpdateArgs{URL: "https://x/kioskd", Version: big, SHA256: strings.Repeat("ab", 32), Size: 1, Arch: Arch(), Signature: "c2ln"}
+	upd := contract.UpdateArgs{URL: "https://x/kioskd", Version: big, SHA256: strings.Repeat("ab", 32), Size: 1, Arch: upkeep.Arch(), Signature: "c2ln"}
 	rerr := tb.bridge.Command(context.Background(), command(1, contract.CmdUpdate, upd))
 	if rerr == nil || rerr.Code != contract.ErrRejected || !strings.HasPrefix(rerr.Message, contract.UpdateBadArgs+":") {
 		t.Errorf("update with a 300 KB version: %+v, want rejected bad_args", rerr)

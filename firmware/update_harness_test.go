@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/firmware"
 	"kioskd/firmware/config"
 	"kioskd/firmware/update"
+	"kioskd/firmware/upkeep"
 )
 
 // The update tests run real kioskd binaries built with their own versions
@@ -251,7 +251,7 @@ func (a *artifacts) publish(t *testing.T, path, build, version string, cut int) 
 	a.mu.Unlock()
 	sum := sha256.Sum256(data)
 	args := contract.UpdateArgs{URL: a.srv.URL + path, Version: version, SHA256: hex.EncodeToString(sum[:]),
-		Size: int64(len(data)), Arch: firmware.Arch()}
+		Size: int64(len(data)), Arch: upkeep.Arch()}
 	if args.Signature, err = contract.SignRelease(releaseKey, version, args.SHA256, args.Arch); err != nil {
 		t.Fatal(err)
 	}

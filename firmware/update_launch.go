@@ -10,6 +10,7 @@ import (
 
 	"kioskd/firmware/config"
 	"kioskd/firmware/update"
+	"kioskd/firmware/upkeep"
 )
 
 // CrashAtStartForTest, set only with -ldflags "-X
@@ -45,7 +46,7 @@ func Launch(ctx context.Context, cfgPath string, log *slog.Logger) error {
 		if note != "" {
 			log.Warn("launch: "+note, "slot", slot)
 		}
-		os.Setenv(EnvSlot, slot)
+		os.Setenv(upkeep.EnvSlot, slot)
 		if slot == update.Packaged {
 			cfg, err := config.Load(cfgPath)
 			if err != nil {

@@ -38,8 +38,8 @@ type Config struct {
 	Guard      Guard       `toml:"guard"` // see guard.go
 	Commands   Commands    `toml:"commands"`
 	Acks       Acks        `toml:"acks"`     // see security.go
-	SelfTest   SelfTest    `toml:"selftest"` // see upkeep.go
-	Update     Update      `toml:"update"`   // see upkeep.go
+	SelfTest   SelfTest    `toml:"selftest"` // see firmware/upkeep
+	Update     Update      `toml:"update"`   // see firmware/upkeep
 }
 
 // Kiosk identifies the post and where it keeps its state.

@@ -10,13 +10,13 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// SelfTest says how often the post tests itself (see firmware/selftest.go).
+// SelfTest says how often the post tests itself (see firmware/upkeep/selftest.go).
 type SelfTest struct {
 	Every     Duration `toml:"every"`      // between scheduled self-tests
 	AckWithin Duration `toml:"ack_within"` // the platform must ack the test call within this
 }
 
-// Update governs over-the-air updates (see firmware/update.go).
+// Update governs over-the-air updates (see firmware/upkeep).
 type Update struct {
 	// PublicKeyFiles are the release keys (Ed25519, PEM "PUBLIC KEY"),
 	// absolute paths, distinct from commands.public_key_files. With none,

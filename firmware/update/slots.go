@@ -1,6 +1,6 @@
 // Package update installs a new kioskd binary beside the running one, and
 // decides at every start which binary runs. It is the A/B half of the
-// over-the-air update; firmware/update.go drives it from the platform's
+// over-the-air update; firmware/upkeep drives it from the platform's
 // signed update command.
 //
 // # Layout

@@ -22,11 +22,12 @@ import (
 	"kioskd/firmware/cameraproc"
 	"kioskd/firmware/config"
 	"kioskd/firmware/update"
+	"kioskd/firmware/upkeep"
 )
 
 func main() {
 	err := run(os.Args[1:])
-	if errors.Is(err, firmware.ErrRestart) { // into another binary: systemd starts it again
+	if errors.Is(err, upkeep.ErrRestart) { // into another binary: systemd starts it again
 		fmt.Fprintln(os.Stderr, "kioskd:", err)
 		os.Exit(update.ExitRestart)
 	}

@@ -23,6 +23,7 @@ import (
 	"kioskd/cloudlink/contract"
 	"kioskd/firmware"
 	"kioskd/firmware/config"
+	"kioskd/firmware/upkeep"
 	"kioskd/hack/brokertest"
 )
 
@@ -219,7 +220,7 @@ func signedRelease(t *testing.T, key ed25519.PrivateKey, version string) contrac
 	t.Helper()
 	sum := sha256.Sum256([]byte("kioskd " + version))
 	a := contract.UpdateArgs{URL: "http://127.0.0.1:9/kioskd-" + version, Version: version,
-		SHA256: hex.EncodeToString(sum[:]), Size: 1 << 20, Arch: firmware.Arch()}
+		SHA256: hex.EncodeToString(sum[:]), Size: 1 << 20, Arch: upkeep.Arch()}
 	var err error
 	if a.Signature, err = contract.SignRelease(key, a.Version, a.SHA256, a.Arch); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package firmware
+package upkeep
 
 import (
 	"context"
@@ -33,8 +33,9 @@ import (
 // lampTest is how long each indicator shows the lamp test.
 const lampTest = 2 * time.Second
 
-// selfTester runs self-tests; its fields are set once by newUpkeep.
+// selfTester runs self-tests; its fields are set once by New.
 type selfTester struct {
+	version    string // the running kioskd's, in the report
 	ctrl       *kiosk.Controller
 	journal    *journal.Journal
 	reserve    int64
@@ -53,7 +54,7 @@ type selfTester struct {
 // started while the platform was unreachable).
 func (t *selfTester) run(ctx context.Context, trigger string, needAck bool, within time.Duration) contract.SelfTest {
 	start := time.Now()
-	res := contract.SelfTest{Time: start.UTC(), Trigger: trigger, Version: Version}
+	res := contract.SelfTest{Time: start.UTC(), Trigger: trigger, Version: t.version}
 	lamps := make(chan contract.SelfTestCheck, 1)
 	go func() { lamps <- t.checkIndicators(ctx) }()
 	deadline := start.Add(within)

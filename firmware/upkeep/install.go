@@ -1,4 +1,4 @@
-package firmware
+package upkeep
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func Arch() string {
 // accept checks an update command before anything is downloaded: what it
 // can refuse from the command alone, it refuses now, with a reply that
 // says why and an update.rejected event.
-func (u *upkeep) accept(ctx context.Context, cmd string, a contract.UpdateArgs) *contract.ReplyError {
+func (u *Upkeep) accept(ctx context.Context, cmd string, a contract.UpdateArgs) *contract.ReplyError {
 	if reason, detail := u.refusal(a); reason != "" {
 		return u.reject(ctx, cmd, a, reason, detail)
 	}
@@ -43,12 +43,12 @@ func (u *upkeep) accept(ctx context.Context, cmd string, a contract.UpdateArgs) 
 		u.updating.Store(false)
 		return u.reject(ctx, cmd, a, contract.UpdateBusy, "another update is under way")
 	}
-	u.log.Info("update accepted", "command", cmd, "version", a.Version, "url", a.URL)
+	u.cfg.Log.Info("update accepted", "command", cmd, "version", a.Version, "url", a.URL)
 	return nil
 }
 
 // refusal is the reason, and its detail, to refuse an update outright.
-func (u *upkeep) refusal(a contract.UpdateArgs) (reason, detail string) {
+func (u *Upkeep) refusal(a contract.UpdateArgs) (reason, detail string) {
 	if p, err := url.Parse(a.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 		return contract.UpdateBadArgs, fmt.Sprintf("url %q is not http(s)://", a.URL)
 	}
@@ -58,38 +58,38 @@ func (u *upkeep) refusal(a contract.UpdateArgs) (reason, detail string) {
 	if a.Arch != Arch() {
 		return contract.UpdateWrongArch, fmt.Sprintf("the binary is for %q, this kiosk is %s", a.Arch, Arch())
 	}
-	if err := contract.VerifyRelease(u.keys, a.Version, a.SHA256, a.Arch, a.Signature); err != nil {
+	if err := contract.VerifyRelease(u.cfg.ReleaseKeys, a.Version, a.SHA256, a.Arch, a.Signature); err != nil {
 		return contract.UpdateBadSignature, err.Error()
 	}
 	if reason, detail := u.downgrade(a); reason != "" {
 		return reason, detail
 	}
-	if u.slot == "" {
+	if u.cfg.Slot == "" {
 		return contract.UpdateNotLaunched, "kioskd was not started by `kioskd launch`, so it cannot switch binaries; see firmware/dist"
 	}
 	return u.freshIncident()
 }
 
 // downgrade refuses a version not above the running one, unless allowed.
-func (u *upkeep) downgrade(a contract.UpdateArgs) (reason, detail string) {
+func (u *Upkeep) downgrade(a contract.UpdateArgs) (reason, detail string) {
 	if a.AllowDowngrade {
 		return "", ""
 	}
-	c, err := update.CompareVersions(a.Version, Version)
+	c, err := update.CompareVersions(a.Version, u.cfg.Version)
 	switch {
 	case err != nil:
-		return contract.UpdateDowngrade, fmt.Sprintf("cannot order %s after %s (%v); set allow_downgrade to install it anyway", a.Version, Version, err)
+		return contract.UpdateDowngrade, fmt.Sprintf("cannot order %s after %s (%v); set allow_downgrade to install it anyway", a.Version, u.cfg.Version, err)
 	case c <= 0:
-		return contract.UpdateDowngrade, fmt.Sprintf("%s is not above the running %s; set allow_downgrade to install it anyway", a.Version, Version)
+		return contract.UpdateDowngrade, fmt.Sprintf("%s is not above the running %s; set allow_downgrade to install it anyway", a.Version, u.cfg.Version)
 	}
 	return "", ""
 }
 
 // freshIncident names a real incident younger than update.quiet_after.
-func (u *upkeep) freshIncident() (reason, detail string) {
+func (u *Upkeep) freshIncident() (reason, detail string) {
 	quiet := u.cfg.Update.QuietAfter.Duration
-	now := u.clock.Now()
-	for _, in := range u.ctrl.State().Sorted() {
+	now := u.cfg.Clock.Now()
+	for _, in := range u.cfg.Controller.State().Sorted() {
 		if age := now.Sub(in.RegisteredAt); !in.Test && age < quiet {
 			return contract.UpdateIncident, fmt.Sprintf("incident %s was registered %s ago; updates wait until %s after the last new incident (update.quiet_after); try again after %s",
 				in.ID, age.Round(time.Second), quiet, in.RegisteredAt.Add(quiet).UTC().Format(time.RFC3339))
@@ -100,7 +100,7 @@ func (u *upkeep) freshIncident() (reason, detail string) {
 
 // runUpdate downloads, verifies and installs an accepted update, then asks
 // Run for the restart. Any failure ends it with update.rejected.
-func (u *upkeep) runUpdate(ctx context.Context, job updateJob) {
+func (u *Upkeep) runUpdate(ctx context.Context, job updateJob) {
 	a := job.args
 	defer func() {
 		if ctx.Err() == nil {
@@ -128,14 +128,14 @@ func (u *upkeep) runUpdate(ctx context.Context, job updateJob) {
 
 // fetch downloads the binary and checks it; it returns its path, or the
 // reason it is refused.
-func (u *upkeep) fetch(ctx context.Context, a contract.UpdateArgs) (path, reason string, err error) {
-	dir := filepath.Join(u.cfg.Kiosk.StateDir, "downloads")
+func (u *Upkeep) fetch(ctx context.Context, a contract.UpdateArgs) (path, reason string, err error) {
+	dir := filepath.Join(u.cfg.StateDir, "downloads")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", contract.UpdateDownloadFailed, err
 	}
 	path = filepath.Join(dir, "kioskd-"+a.SHA256)
 	dl := update.Download{URL: a.URL, Dest: path, Size: a.Size, Client: &http.Client{Timeout: 10 * time.Minute},
-		Attempts: u.cfg.Update.DownloadAttempts, Backoff: time.Second, Log: u.log}
+		Attempts: u.cfg.Update.DownloadAttempts, Backoff: time.Second, Log: u.cfg.Log}
 	if err := dl.Run(ctx); err != nil {
 		return "", contract.UpdateDownloadFailed, err
 	}
@@ -176,7 +176,7 @@ func checkRuns(ctx context.Context, path, version string) error {
 
 // waitQuiet holds a verified update while an incident is fresh, saying so
 // once. It returns false if ctx ended first.
-func (u *upkeep) waitQuiet(ctx context.Context, job updateJob) bool {
+func (u *Upkeep) waitQuiet(ctx context.Context, job updateJob) bool {
 	said := false
 	for {
 		reason, detail := u.freshIncident()
@@ -197,7 +197,7 @@ func (u *upkeep) waitQuiet(ctx context.Context, job updateJob) bool {
 
 // install writes the other slot, begins the trial (switching current),
 // journals update.installed and gives the link a moment to ship it.
-func (u *upkeep) install(ctx context.Context, job updateJob, file string) error {
+func (u *Upkeep) install(ctx context.Context, job updateJob, file string) error {
 	cur, err := u.slots.Current()
 	if err != nil {
 		return err
@@ -206,23 +206,23 @@ func (u *upkeep) install(ctx context.Context, job updateJob, file string) error 
 	if err := u.slots.Install(file, slot); err != nil {
 		return err
 	}
-	t := update.Trial{Command: job.cmd, Version: job.args.Version, FromVersion: Version, Slot: slot, FromSlot: cur,
-		RequireAck: u.online(), CamerasOnline: u.tester.onlineCameras()}
+	t := update.Trial{Command: job.cmd, Version: job.args.Version, FromVersion: u.cfg.Version, Slot: slot, FromSlot: cur,
+		RequireAck: u.cfg.Online(), CamerasOnline: u.tester.onlineCameras()}
 	if err := u.slots.Begin(t); err != nil {
 		return err
 	}
 	os.Remove(file)
-	u.log.Info("update installed; restarting into it", "version", t.Version, "slot", slot, "from", cur)
-	u.news(ctx, kiosk.EvUpdateInstalled, map[string]any{"command": job.cmd, "version": t.Version, "from_version": Version, "slot": slot})
+	u.cfg.Log.Info("update installed; restarting into it", "version", t.Version, "slot", slot, "from", cur)
+	u.news(ctx, kiosk.EvUpdateInstalled, map[string]any{"command": job.cmd, "version": t.Version, "from_version": u.cfg.Version, "slot": slot})
 	u.drainOutbox(ctx, 5*time.Second)
 	return nil
 }
 
 // drainOutbox waits, at most max, until the platform has acked every
 // event, so that it hears of the install before the restart.
-func (u *upkeep) drainOutbox(ctx context.Context, max time.Duration) {
-	for end := time.Now().Add(max); time.Now().Before(end) && u.online(); {
-		if n, _, err := u.journal.PendingCount(); err != nil || n == 0 {
+func (u *Upkeep) drainOutbox(ctx context.Context, max time.Duration) {
+	for end := time.Now().Add(max); time.Now().Before(end) && u.cfg.Online(); {
+		if n, _, err := u.cfg.Journal.PendingCount(); err != nil || n == 0 {
 			return
 		}
 		sleep(ctx, 50*time.Millisecond)

@@ -1,4 +1,4 @@
-package firmware
+package systemd
 
 import (
 	"context"
@@ -12,9 +12,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"kioskd/cloudlink"
-	"kioskd/kiosk"
 )
 
 // fakeSystemd records what a watchdog sends, with the (fake) time it came.
@@ -60,10 +57,11 @@ func runWatchdog(t *testing.T, every time.Duration, initial error, drive func(pa
 		var path alarmPathSwitch
 		path.set(initial)
 		var linkUp atomic.Bool
-		w := &watchdog{send: sd.send, every: every, alarmPath: path.get, online: linkUp.Load, log: slog.New(slog.DiscardHandler)}
+		w := &reporter{send: sd.send, every: every,
+			Config: Config{AlarmPath: path.get, Online: linkUp.Load, Log: slog.New(slog.DiscardHandler)}}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
-		go func() { done <- w.Run(ctx) }()
+		go func() { done <- w.run(ctx) }()
 		drive(&path, &linkUp)
 		cancel()
 		if err := <-done; err != nil {
@@ -150,29 +148,4 @@ func TestWatchdogReadyOnlyOnceAlarmPathWorks(t *testing.T) {
 		"4.4s " + online,
 		"6.35s STOPPING=1 | STATUS=stopping",
 	})
-}
-
-// TestHealthJournalHung: a journal write that never returns leaves no error
-// behind; the alarm path still counts as broken once no write check has
-// finished for journalHung, so the watchdog stops pinging.
-func TestHealthJournalHung(t *testing.T) {
-	ctrl := kiosk.New(kiosk.Rules{}, Version, nil, nil, kiosk.NewState(), slog.New(slog.DiscardHandler))
-	link := cloudlink.New(cloudlink.Config{}, nil, nil, slog.New(slog.DiscardHandler))
-	tests := []struct {
-		name      string
-		lastCheck time.Duration // ago
-		wantHung  bool
-	}{
-		{"checked just now", 0, false},
-		{"checked 20 s ago (checks run every 10 s)", 20 * time.Second, false},
-		{"no check finished for 40 s", 40 * time.Second, true},
-	}
-	for _, tt := range tests {
-		h := newHealth()
-		h.journalAt = time.Now().Add(-tt.lastCheck)
-		err := h.report(ctrl, link).AlarmPath
-		if hung := err != nil && strings.Contains(err.Error(), "a write hangs"); hung != tt.wantHung {
-			t.Errorf("%s: alarm path %v; want hung %v", tt.name, err, tt.wantHung)
-		}
-	}
 }
