@@ -19,10 +19,12 @@ import (
 
 	"kioskd/cloudlink/contract"
 	"kioskd/firmware/config"
+	"kioskd/firmware/testhooks"
 	"kioskd/hack/brokertest"
 )
 
-// kioskdBin is the real daemon, built once for the whole test binary.
+// kioskdBin is the real daemon, built once for the whole test binary, with
+// the test hooks (firmware/testhooks) compiled in.
 var kioskdBin string
 
 func TestMain(m *testing.M) {
@@ -31,7 +33,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	kioskdBin = filepath.Join(dir, "kioskd")
-	out, err := exec.Command("go", "build", "-o", kioskdBin, "./cmd/kioskd").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", testhooks.Tag, "-o", kioskdBin, "./cmd/kioskd").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build kioskd: %v\n%s", err, out)
 		os.Exit(1)

@@ -22,6 +22,7 @@ import (
 
 	"kioskd/cloudlink/contract"
 	"kioskd/firmware/config"
+	"kioskd/firmware/testhooks"
 	"kioskd/firmware/update"
 	"kioskd/firmware/upkeep"
 )
@@ -48,8 +49,8 @@ var builds struct {
 	paths map[string]string
 }
 
-// buildVersion builds kioskd at version, once per test binary; crash
-// builds it with the CrashAtStartForTest switch (see update_launch.go).
+// buildVersion builds kioskd at version with the test hooks, once per test
+// binary; crash sets the crash-at-start switch (testhooks.CrashAtStartVar).
 func buildVersion(t *testing.T, version string, crash bool) string {
 	t.Helper()
 	builds.Lock()
@@ -60,10 +61,10 @@ func buildVersion(t *testing.T, version string, crash bool) string {
 	}
 	ldflags := "-X kioskd/firmware.Version=" + version
 	if crash {
-		ldflags += " -X kioskd/firmware.CrashAtStartForTest=yes"
+		ldflags += " -X " + testhooks.CrashAtStartVar + "=yes"
 	}
 	path := filepath.Join(filepath.Dir(kioskdBin), "kioskd-"+key)
-	out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", path, "./cmd/kioskd").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", testhooks.Tag, "-ldflags", ldflags, "-o", path, "./cmd/kioskd").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build kioskd %s: %v\n%s", key, err, out)
 	}

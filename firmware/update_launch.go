@@ -13,15 +13,6 @@ import (
 	"kioskd/firmware/upkeep"
 )
 
-// CrashAtStartForTest, set only with -ldflags "-X
-// kioskd/firmware.CrashAtStartForTest=yes" by the update tests, builds a
-// kioskd that answers `kioskd version` but fails as soon as it is started
-// as the daemon: a binary that passes every download check and then dies at
-// start, as one built wrongly for the box would. No release build sets it
-// (hack/pkg does not), and an environment variable could not reach it, so a
-// box cannot be made to crash by its environment.
-var CrashAtStartForTest string
-
 // Launch is `kioskd launch -config FILE`: the packaged binary deciding,
 // before every start, which binary runs (see firmware/update's package
 // doc), then running it: another slot by exec (the same PID, for systemd),

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"kioskd/firmware"
+	"kioskd/firmware/testhooks"
 	"kioskd/hack/brokertest"
 )
 
@@ -97,7 +97,7 @@ func pings(msgs []notifyMsg) []time.Time {
 // WATCHDOG=1 every half second; a broker that goes away does not stop them;
 // a stalled controller loop does, until it turns again.
 //
-// The stall is KIOSKD_TEST_STALL_CONTROLLER: it holds the controller's own
+// The stall is testhooks.StallControllerEnv: it holds the controller's own
 // goroutine inside its loop after the first press is journaled. Stopping the
 // whole process (SIGSTOP) would stop the pings too, but would prove nothing
 // about what the pings mean; this stops only the loop, and kioskd's watchdog,
@@ -111,7 +111,7 @@ func TestSystemWatchdog(t *testing.T) {
 	k := &kioskProc{t: t, http: "http://" + httpAddr, log: &strings.Builder{}}
 	k.cmd = exec.Command(kioskdBin, "-config", cfgPath)
 	k.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sd.path, "WATCHDOG_USEC=1000000",
-		firmware.StallControllerEnv+"="+stall.String())
+		testhooks.StallControllerEnv+"="+stall.String())
 	k.logw = &syncWriter{w: k.log}
 	k.cmd.Stdout, k.cmd.Stderr = k.logw, k.logw
 	if err := k.cmd.Start(); err != nil {

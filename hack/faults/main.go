@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"kioskd/firmware/testhooks"
 	"kioskd/hack/brokertest"
 )
 
@@ -69,7 +70,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 0, "random seed (default: from the clock; printed)")
 	flag.StringVar(&o.fs, "fs", "auto", "diskfull's small filesystem: auto (tmpfs, else loop ext4, else the journal cap), tmpfs, loop or cap")
 	flag.BoolVar(&o.showLog, "log", false, "print the last kioskd's log after each scenario")
-	flag.StringVar(&o.kioskd, "kioskd", "", "use this kioskd binary instead of building ./firmware/cmd/kioskd")
+	flag.StringVar(&o.kioskd, "kioskd", "", "use this kioskd binary instead of building ./firmware/cmd/kioskd (build it with -tags kioskd_testhooks: the clock scenario needs them)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -151,17 +152,18 @@ func choose(name string) ([]scenario, error) {
 	return nil, fmt.Errorf("-scenario %q: want all or one of %s", name, strings.Join(names, ", "))
 }
 
-// buildKioskd builds firmware/cmd/kioskd of this module into dir.
+// buildKioskd builds firmware/cmd/kioskd of this module into dir, with the
+// test hooks (firmware/testhooks): the clock scenario sets the wall offset.
 func buildKioskd(dir string) (string, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
 		return "", fmt.Errorf("find the kioskd module (run inside it): %v", err)
 	}
 	bin := filepath.Join(dir, "kioskd")
-	cmd := exec.Command("go", "build", "-o", bin, "./firmware/cmd/kioskd")
+	cmd := exec.Command("go", "build", "-tags", testhooks.Tag, "-o", bin, "./firmware/cmd/kioskd")
 	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./firmware/cmd/kioskd: %w\n%s", err, out)
+		return "", fmt.Errorf("go build -tags %s ./firmware/cmd/kioskd: %w\n%s", testhooks.Tag, err, out)
 	}
 	return bin, nil
 }

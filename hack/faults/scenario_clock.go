@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware/testhooks"
 )
 
 // wallOffsetEnv is kioskd's test hook: a duration added to the wall clock it
 // reads. An offset clock is never reported as synchronised.
-const wallOffsetEnv = "KIOSKD_WALL_OFFSET"
+const wallOffsetEnv = testhooks.WallOffsetEnv
 
 // clockPhases are the wall clocks of one cycle: 1970, the true time, two days
 // ahead, then a day behind, which is earlier than what the kiosk has already

@@ -66,13 +66,20 @@ func Package(arch, version, outDir string) (string, error) {
 }
 
 // BuildBinary builds a static kioskd for arch with its version stamped in.
-// It must run inside the kioskd module.
+// It must run inside the kioskd module. It sets no build tag: the test
+// hooks (firmware/testhooks) stay out of a release.
 func BuildBinary(arch, version, dest string) error {
+	return goBuild(arch, version, dest)
+}
+
+// goBuild is BuildBinary with more go build flags; only tests pass any.
+func goBuild(arch, version, dest string, flags ...string) error {
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", dest,
-		"-ldflags", "-s -w -X kioskd/firmware.Version="+version, "kioskd/firmware/cmd/kioskd")
+	args := append([]string{"build", "-trimpath", "-o", dest}, flags...)
+	args = append(args, "-ldflags", "-s -w -X kioskd/firmware.Version="+version, "kioskd/firmware/cmd/kioskd")
+	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	cmd.Env = append(cmd.Env, arches[arch]...)
 	if out, err := cmd.CombinedOutput(); err != nil {

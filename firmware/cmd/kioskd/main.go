@@ -21,6 +21,7 @@ import (
 	"kioskd/firmware"
 	"kioskd/firmware/cameraproc"
 	"kioskd/firmware/config"
+	"kioskd/firmware/testhooks"
 	"kioskd/firmware/update"
 	"kioskd/firmware/upkeep"
 )
@@ -77,8 +78,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if firmware.CrashAtStartForTest != "" {
-		return fmt.Errorf("TEST BUILD (CrashAtStartForTest): crashing at start")
+	if err := testhooks.CrashAtStart(); err != nil { // never in a release build
+		return err
 	}
 	return firmware.RunConfig(ctx, cfg, log)
 }
