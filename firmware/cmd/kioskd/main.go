@@ -59,8 +59,8 @@ func run(args []string) error {
 			return nil
 		}
 	}
-	launch := len(args) > 0 && args[0] == "launch"
-	if launch {
+	launching := len(args) > 0 && args[0] == "launch"
+	if launching {
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("kioskd", flag.ContinueOnError)
@@ -71,8 +71,8 @@ func run(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if launch {
-		return firmware.Launch(ctx, *path, log)
+	if launching {
+		return launch(ctx, *path, log)
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

@@ -1,4 +1,4 @@
-package firmware
+package main
 
 import (
 	"context"
@@ -8,17 +8,18 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"kioskd/firmware"
 	"kioskd/firmware/config"
 	"kioskd/firmware/update"
 	"kioskd/firmware/upkeep"
 )
 
-// Launch is `kioskd launch -config FILE`: the packaged binary deciding,
+// launch is `kioskd launch -config FILE`: the packaged binary deciding,
 // before every start, which binary runs (see firmware/update's package
 // doc), then running it: another slot by exec (the same PID, for systemd),
 // or itself in-process. It reads only kiosk.state_dir before it chooses,
 // so a config written for a newer version still starts that version.
-func Launch(ctx context.Context, cfgPath string, log *slog.Logger) error {
+func launch(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("launch: %w", err)
@@ -29,7 +30,7 @@ func Launch(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	}
 	slots := update.Slots{Dir: filepath.Join(stateDir, "slots")}
 	for range 3 { // a slot that cannot be executed is rolled back, then the next choice runs
-		slot, note, err := slots.Choose(Version)
+		slot, note, err := slots.Choose(firmware.Version)
 		if err != nil {
 			log.Error("launch: slots unusable; running the packaged binary", "err", err)
 			slot = update.Packaged
@@ -43,7 +44,7 @@ func Launch(ctx context.Context, cfgPath string, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			return RunConfig(ctx, cfg, log)
+			return firmware.RunConfig(ctx, cfg, log)
 		}
 		bin := slots.Binary(slot, self)
 		log.Info("launch: starting slot", "slot", slot, "binary", bin)
