@@ -194,10 +194,8 @@ func (u *Upkeep) reject(ctx context.Context, cmd string, a contract.UpdateArgs, 
 
 // sleep waits for d or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+	case <-time.After(d): // collected once it fires or is unreachable (Go 1.23)
 	}
 }
