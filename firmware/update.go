@@ -69,12 +69,7 @@ func (d *Daemon) newUpkeep(j *journal.Journal, ctrl *kiosk.Controller, clock *ki
 	tester := &selfTester{
 		ctrl: ctrl, journal: j, reserve: d.cfg.Journal.Reserve.Bytes, indicators: d.lamps(),
 		restore: func() { d.showPattern(kiosk.Pattern(ctrl.State())) },
-		cameras: func() []contract.CameraStatus {
-			if d.cams == nil {
-				return nil
-			}
-			return d.cams.Statuses()
-		},
+		cameras: func() []contract.CameraStatus { return d.cams.Statuses() },
 	}
 	return &upkeep{
 		cfg: d.cfg, slots: update.Slots{Dir: filepath.Join(d.cfg.Kiosk.StateDir, "slots")},
