@@ -116,8 +116,9 @@ type Set struct {
 	lowOn bool // the low-disk fault is raised
 }
 
-// New builds the set and hooks it to the controller's commits; Run runs
-// it. It reads (or makes) the token secret in the state directory. With
+// New builds the set and hooks it to the controller's commits (so call it
+// before the controller runs); Run runs it. It reads (or makes) the token
+// secret in the state directory. With
 // no camera configured it still serves the clip routes and the upload
 // command, for clips of earlier runs.
 func New(cfg Config) (*Set, error) {

@@ -45,13 +45,14 @@ type procNews struct {
 	exited error // the child ended; nil when news is a message
 }
 
-// procStatus is the supervisor's side of a camera's health.
+// procStatus is the supervisor's side of a camera's health (never sent
+// as is: see health.go).
 type procStatus struct {
-	Running    bool      `json:"running"`
-	PID        int       `json:"pid,omitempty"`
-	Restarts   int       `json:"restarts"` // children started after the first
-	LastExit   string    `json:"last_exit,omitempty"`
-	LastExitAt time.Time `json:"last_exit_at,omitzero"`
+	Running    bool
+	PID        int
+	Restarts   int // children started after the first
+	LastExit   string
+	LastExitAt time.Time
 }
 
 // cameraProc supervises the child of one camera.
