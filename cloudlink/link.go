@@ -6,6 +6,7 @@
 package cloudlink
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -86,6 +87,10 @@ type Config struct {
 	OpTimeout  time.Duration   // longest wait for one broker round trip; default 10s
 
 	HeartbeatEvery time.Duration // period of the retained heartbeat; default 60s
+
+	// Wake is the link's Notify, made before the link (NewWake) so that
+	// parts built before it can wake it; nil makes one.
+	Wake Wake
 
 	// TLS: the CA the broker's certificate must chain to (system roots when
 	// empty) and this kiosk's client certificate. Read again at every
@@ -185,7 +190,7 @@ type Link struct {
 	outbox Outbox
 	kiosk  Kiosk
 	log    *slog.Logger
-	notify chan struct{}
+	notify Wake
 	acks   atomic.Uint64 // platform acks received, ever: a session that got one was healthy
 	busy   atomic.Uint64 // commands answered busy, ever
 	drops  dropCount     // incoming messages dropped for full queues; see inbox.go
@@ -208,18 +213,28 @@ func New(cfg Config, outbox Outbox, kiosk Kiosk, log *slog.Logger) *Link {
 		outbox: outbox,
 		kiosk:  kiosk,
 		log:    log,
-		notify: make(chan struct{}, 1),
+		notify: cmp.Or(cfg.Wake, NewWake()),
+	}
+}
+
+// Wake wakes a link: its Notify tells the link that the journal has new
+// events or the state may have changed.
+type Wake chan struct{}
+
+// NewWake makes a Wake for Config.Wake.
+func NewWake() Wake { return make(Wake, 1) }
+
+// Notify wakes the link. It never blocks.
+func (w Wake) Notify() {
+	select {
+	case w <- struct{}{}:
+	default:
 	}
 }
 
 // Notify tells the link that the journal has new events or the state may have
 // changed. It never blocks.
-func (l *Link) Notify() {
-	select {
-	case l.notify <- struct{}{}:
-	default:
-	}
-}
+func (l *Link) Notify() { l.notify.Notify() }
 
 // Status returns a snapshot of the link.
 func (l *Link) Status() Status {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware/cameras"
 	"kioskd/firmware/upkeep"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
@@ -23,7 +24,7 @@ type bridge struct {
 	started    time.Time
 	log        *slog.Logger
 	refusals   refusalLimit   // security events journaled per minute; see security.go
-	cameras    *cameraSet     // see camera_wiring.go
+	cameras    *cameras.Set   // see camera_wiring.go
 	upkeep     *upkeep.Upkeep // self-tests and updates; see upkeep_wiring.go
 
 	ackRefusals refusalLimit // refused acks journaled per minute; see ack_security.go
@@ -92,7 +93,7 @@ func (b *bridge) Command(ctx context.Context, cmd contract.Command) *contract.Re
 	if rerr, ok := b.upkeepCommand(ctx, cmd); ok {
 		return rerr
 	}
-	if cmd.Name == contract.CmdClipLink { // it has a result: see Answer (clip_fetch.go)
+	if cmd.Name == contract.CmdClipLink { // it has a result: see Answer (camera_wiring.go)
 		_, rerr := b.Answer(ctx, cmd)
 		return rerr
 	}
@@ -104,7 +105,7 @@ func (b *bridge) Command(ctx context.Context, cmd contract.Command) *contract.Re
 		return rerr
 	}
 	if cmd.Name == contract.CmdUploadClip {
-		return b.uploadClip(cmd)
+		return b.uploadClip(ctx, cmd)
 	}
 	if _, err := b.controller.Submit(ctx, in); err != nil {
 		return &contract.ReplyError{Code: replyCode(err), Message: err.Error()}

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/firmware"
+	"kioskd/firmware/cameras"
 	"kioskd/firmware/config"
 	"kioskd/hack/brokertest"
 	"kioskd/hack/fakecam/camsim"
@@ -97,10 +97,10 @@ func (k *kioskProc) waitCameras(what string, d time.Duration, ok func(map[string
 	return nil
 }
 
-// clipToken mints a download token as kioskd does (firmware/clip_token.go):
+// clipToken mints a download token as kioskd does (firmware/cameras/clip_token.go):
 // EXPIRY "." base64url(HMAC-SHA256(secret, "clip\nID\nEXPIRY")[:16]).
 func clipToken(t *testing.T, stateDir, clip string, exp time.Time) string {
-	secret, err := os.ReadFile(filepath.Join(stateDir, firmware.TokenKeyFile))
+	secret, err := os.ReadFile(filepath.Join(stateDir, cameras.TokenKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

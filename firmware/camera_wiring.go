@@ -5,81 +5,51 @@ import (
 	"encoding/json"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/firmware/config"
-	"kioskd/kiosk"
+	"kioskd/firmware/cameras"
 	"kioskd/kiosk/journal"
 )
 
-// startCameras builds the camera set and hooks it to the controller; Run
-// it with the rest. With no camera configured it still serves the clip
-// routes and the upload command (for clips of earlier runs).
-func (d *Daemon) startCameras(j *journal.Journal, ctrl *kiosk.Controller) (*cameraSet, error) {
-	tok, err := openTokens(d.cfg.Kiosk.StateDir, d.cfg.Clips.TokenTTL.Duration)
-	if err != nil {
-		return nil, err
-	}
-	cs := newCameraSet(d.cfg, j, ctrl, tok, nil, d.log)
-	cs.live = newLiveRelay(cs, d.cfg.Kiosk.StateDir, d.cfg.Relay.RelayListen(), d.log)
-	cs.relay, cs.fetch = advertised(cs.relay), fetchBase(d.cfg.Clips, advertised(d.cfg.Clips.FetchAddress))
-	ctrl.OnCommit(cs.onCommit)
-	d.cams = cs
-	return cs, nil
-}
-
-// runCameras is the camera set's goroutine in the daemon's group.
-func (d *Daemon) runCameras(ctx context.Context) error {
-	d.cams.Run(ctx)
-	return nil
-}
-
-// cameraSettings is the -settings argument of `kioskd camera`: the
-// camera's checked config as JSON (no secret: credentials stay in their file).
-func cameraSettings(c config.Camera) string {
-	b, _ := json.Marshal(c) // a struct of strings and durations cannot fail
-	return string(b)
-}
-
-// cameraStatuses fills the heartbeat's cameras.
-func (b *bridge) cameraStatuses() []contract.CameraStatus {
-	if b.cameras == nil {
-		return []contract.CameraStatus{}
-	}
-	return b.cameras.Statuses()
-}
+// The link's side of the cameras (firmware/cameras): the retained report,
+// clip acks and the two clip commands, their args decoded here.
 
 // Cameras is the retained camera report the cloud link publishes.
 func (b *bridge) Cameras() contract.CameraReport {
-	if b.cameras == nil {
-		return contract.CameraReport{V: contract.SchemaVersion, Kiosk: b.journal.KioskID(), BootEpoch: b.journal.BootEpoch(), Cameras: []contract.CameraStatus{}}
-	}
 	return b.cameras.Report(b.journal.KioskID(), b.journal.BootEpoch())
 }
 
 // noteClipAcks marks acked the clips whose end or upload the platform
 // just acknowledged.
 func (b *bridge) noteClipAcks(acked []journal.Event) {
-	for _, ev := range acked {
-		switch ev.Type {
-		case kiosk.EvClipReady, kiosk.EvClipFailed, kiosk.EvClipUploaded:
-		default:
-			continue
-		}
-		var data struct {
-			Clip struct{ ID string } `json:"clip"`
-		}
-		if err := json.Unmarshal(ev.Data, &data); err != nil || data.Clip.ID == "" {
-			continue
-		}
-		if _, err := b.journal.MarkClipAcked(data.Clip.ID); err != nil {
-			b.log.Warn("clip ack not indexed", "clip", data.Clip.ID, "err", err)
-		}
-	}
+	cameras.NoteAcks(b.journal, acked, b.log)
 }
 
 // uploadClip answers the upload_clip command.
-func (b *bridge) uploadClip(cmd contract.Command) *contract.ReplyError {
-	if b.cameras == nil {
-		return &contract.ReplyError{Code: contract.ErrNotFound, Message: "no clips on this kiosk"}
+func (b *bridge) uploadClip(ctx context.Context, cmd contract.Command) *contract.ReplyError {
+	var a contract.UploadClipArgs
+	if err := contract.DecodeArgs(cmd.Args, &a); err != nil {
+		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident, clip and url: " + err.Error()}
 	}
-	return b.cameras.uploads.Accept(cmd.Args)
+	return b.cameras.UploadClip(ctx, cmd.ID, a)
+}
+
+// clipLink answers the clip_link command: a fresh fetch URL in the
+// reply's result.
+func (b *bridge) clipLink(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
+	var a contract.ClipLinkArgs
+	if err := contract.DecodeArgs(cmd.Args, &a); err != nil {
+		return nil, &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident and clip: " + err.Error()}
+	}
+	return b.cameras.ClipLink(ctx, a)
+}
+
+// dispatch is Command with a result for the reply: clip_link's fresh URL.
+// Answer (replies.go) calls it for every command the link hands over.
+func (b *bridge) dispatch(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
+	if cmd.Name != contract.CmdClipLink {
+		return nil, b.Command(ctx, cmd)
+	}
+	if rerr := b.admitCommand(ctx, cmd); rerr != nil {
+		return nil, rerr
+	}
+	return b.clipLink(ctx, cmd)
 }

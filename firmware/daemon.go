@@ -6,7 +6,6 @@ package firmware
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,7 +20,9 @@ import (
 	"kioskd/cloudlink"
 	"kioskd/cloudlink/contract"
 	"kioskd/devices"
+	"kioskd/firmware/cameras"
 	"kioskd/firmware/config"
+	"kioskd/firmware/listeners"
 	"kioskd/firmware/systemd"
 	"kioskd/firmware/testhooks"
 	"kioskd/kiosk"
@@ -53,7 +54,7 @@ type Daemon struct {
 	health  *health
 	ctrl    *kiosk.Controller // set by Run before Ready; for tests and benchmarks
 	link    *cloudlink.Link   // likewise
-	cams    *cameraSet        // the cameras and their clips; see cameras.go
+	cams    *cameras.Set      // the cameras and their clips
 	hub     *screen.Hub       // the screens' live updates
 }
 
@@ -105,9 +106,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	alarmPath := func() error { return d.health.alarmPath(ctrl) }
 	br := &bridge{journal: j, controller: ctrl, clock: clock, alarmPath: alarmPath, started: time.Now(), log: d.log,
 		ackRefusals: refusalLimit{what: "acks"}}
-	if br.cameras, err = d.startCameras(j, ctrl); err != nil {
+	wake := cloudlink.NewWake() // the link's Notify, for the parts built before it
+	if br.cameras, err = d.newCameras(j, ctrl, wake); err != nil {
 		return err
 	}
+	d.cams = br.cameras
 	// The one cycle: commands reach the upkeep through the link, and the
 	// upkeep asks the link whether the platform is up. It asks only once
 	// running, after the link below is built.
@@ -116,11 +119,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if br.upkeep, err = d.newUpkeep(j, ctrl, clock, br.cameras.Statuses, alarmPath, online); err != nil {
 		return err
 	}
-	if link, err = d.newLink(j, br); err != nil {
+	if link, err = d.newLink(j, br, wake); err != nil {
 		return err
 	}
 	d.link = link
-	d.cams.notify = link.Notify
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
@@ -144,7 +146,15 @@ func (d *Daemon) rules() kiosk.Rules {
 	}
 }
 
-func (d *Daemon) newLink(j *journal.Journal, br *bridge) (*cloudlink.Link, error) {
+// newCameras builds the cameras and their clips (firmware/cameras).
+func (d *Daemon) newCameras(j *journal.Journal, ctrl *kiosk.Controller, wake cloudlink.Wake) (*cameras.Set, error) {
+	return cameras.New(cameras.Config{
+		Cameras: d.cfg.Cameras, Clips: d.cfg.Clips, Relay: d.cfg.Relay, StateDir: d.cfg.Kiosk.StateDir,
+		Journal: j, Controller: ctrl, Notify: wake.Notify, Log: d.log,
+	})
+}
+
+func (d *Daemon) newLink(j *journal.Journal, br *bridge, wake cloudlink.Wake) (*cloudlink.Link, error) {
 	topics, err := contract.NewTopics(d.cfg.MQTT.TopicRoot, d.cfg.Kiosk.ID)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt.topic_root: %w", err)
@@ -157,7 +167,7 @@ func (d *Daemon) newLink(j *journal.Journal, br *bridge) (*cloudlink.Link, error
 		Broker: d.cfg.MQTT.Broker, ClientID: d.cfg.MQTT.ClientID, Username: d.cfg.MQTT.Username,
 		Password: password, KioskID: d.cfg.Kiosk.ID, BootEpoch: j.BootEpoch(), Version: Version,
 		Topics: topics, KeepAlive: d.cfg.MQTT.KeepAlive.Duration, AckTimeout: d.cfg.MQTT.AckTimeout.Duration,
-		HeartbeatEvery: d.cfg.MQTT.Heartbeat.Duration,
+		HeartbeatEvery: d.cfg.MQTT.Heartbeat.Duration, Wake: wake,
 	}
 	if err := linkSecurity(d.cfg, &cfg, d.log); err != nil {
 		return nil, err
@@ -193,13 +203,11 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 	g.Go(func() error { return d.forwardInputs(ctx, ctrl, events) })
 	g.Go(func() error { d.health.watchJournal(ctx, j, br.clock); return nil })
 	g.Go(func() error { d.watchSpace(ctx, br); return nil })
-	g.Go(func() error { return d.runCameras(ctx) })
-	g.Go(func() error { return d.runRelay(ctx) })
+	g.Go(func() error { return d.cams.Run(ctx) })                  // cameras, clips, clip server, live relay
 	g.Go(func() error { return d.watchdog(br, link).Run(ctx) }) // sd_notify: READY, WATCHDOG, STATUS
 	g.Go(func() error { d.runLive(ctx, link); return nil })
 	g.Go(func() error { return br.upkeep.Run(ctx) })
 	g.Go(func() error { return d.runGuard(ctx, br, link) }) // the guard console; see guard.go
-	g.Go(func() error { return d.runClipServer(ctx) })      // clips for the platform; see clip_fetch.go
 	for _, in := range d.devices.Inputs {
 		g.Go(func() error { d.runInput(ctx, in, events); return nil })
 	}
@@ -207,23 +215,10 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 		g.Go(func() error { d.runIndicator(ctx, ind); return nil })
 	}
 	srv := &http.Server{Handler: d.handler(j, ctrl, link), ReadHeaderTimeout: 10 * time.Second}
-	g.Go(func() error { return serve(ctx, srv, ln) })
+	g.Go(func() error { return listeners.HTTP(ctx, srv, ln) })
 	close(d.ready)
 	d.log.Info("kioskd running", "kiosk", d.cfg.Kiosk.ID, "boot_epoch", j.BootEpoch(), "http", d.addr.String(), "broker", d.cfg.MQTT.Broker)
 	return g.Wait()
-}
-
-func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		srv.Shutdown(shut)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http: %w", err)
-	}
-	return nil
 }
 
 func (d *Daemon) handler(j *journal.Journal, ctrl *kiosk.Controller, link *cloudlink.Link) http.Handler {
@@ -233,7 +228,7 @@ func (d *Daemon) handler(j *journal.Journal, ctrl *kiosk.Controller, link *cloud
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api.Handler())
-	d.cams.cameraRoutes(mux)
+	d.cams.Routes(mux)
 	d.citizenRoutes(mux, api, link)
 	if d.devices.SimAPI != nil {
 		mux.Handle("/api/sim/", d.devices.SimAPI)

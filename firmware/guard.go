@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink"
+	"kioskd/firmware/listeners"
 	"kioskd/kiosk/screen"
 	"kioskd/kiosk/screen/guardauth"
 )
@@ -20,13 +21,13 @@ func (d *Daemon) runGuard(ctx context.Context, br *bridge, link *cloudlink.Link)
 	if d.cfg.Guard.Listen == "" {
 		return nil
 	}
-	return d.keepServing(ctx, "guard", func(ctx context.Context, listening func()) error {
+	return listeners.Keep(ctx, "guard", func(ctx context.Context, listening func()) error {
 		g, err := d.guardConsole(br, link)
 		if err != nil {
 			return err
 		}
 		return d.serveGuard(ctx, g, listening)
-	})
+	}, d.ctrl, d.log)
 }
 
 // serveGuard listens on guard.listen (TLS when configured) and serves the
@@ -44,13 +45,13 @@ func (d *Daemon) serveGuard(ctx context.Context, g *screen.Guard, listening func
 			return fmt.Errorf("guard.tls_cert_file, guard.tls_key_file: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	} else if host, _, _ := net.SplitHostPort(gc.Listen); !isLoopback(host) {
+	} else if host, _, _ := net.SplitHostPort(gc.Listen); !listeners.Loopback(host) {
 		d.log.Warn("guard console over plain HTTP: passwords and sessions cross the network unencrypted; keep it on the post's own LAN, or set guard.tls_cert_file and tls_key_file", "listen", gc.Listen)
 	}
 	listening()
 	d.log.Info("guard console listening", "addr", ln.Addr().String(), "tls", gc.TLS(), "guards", len(gc.Users))
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	return serve(ctx, srv, ln)
+	return listeners.HTTP(ctx, srv, ln)
 }
 
 // guardConsole builds the console from the config and the running parts.
@@ -72,32 +73,6 @@ func (d *Daemon) guardConsole(br *bridge, link *cloudlink.Link) (*screen.Guard, 
 		Now: br.clock.Now, Online: func() bool { return link.Status().Connected },
 		TLS: gc.TLS(), Log: d.log.With("part", "guard"),
 	}
-	if cs := d.cams; cs != nil && len(cs.cams) > 0 {
-		clips := http.NewServeMux()
-		cs.clipRoutes(clips, false) // a guard's viewing is not the platform's copy
-		g.CameraHealth, g.Clips, g.ClipPath = cs.guardHealth, clips, cs.ClipPath
-		g.LiveVideo = cs.serveLiveMP4 // see relay_http.go
-	}
+	d.cams.Console(g) // health, clips and live view, when the post has cameras
 	return g, nil
-}
-
-// guardHealth is every camera's health as the console shows it.
-func (cs *cameraSet) guardHealth() []screen.CameraHealth {
-	st := cs.Statuses()
-	out := make([]screen.CameraHealth, len(st))
-	for i, s := range st {
-		out[i] = screen.CameraHealth{
-			ID: s.ID, State: s.State, Problem: s.Problem, Since: s.Since, LastFrame: s.LastFrame,
-			FPS: s.FPS, Width: s.Width, Height: s.Height,
-		}
-	}
-	return out
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

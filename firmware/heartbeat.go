@@ -16,7 +16,7 @@ func (b *bridge) Heartbeat() contract.Heartbeat {
 		V: contract.SchemaVersion, Kiosk: b.journal.KioskID(), BootEpoch: b.journal.BootEpoch(),
 		Time: b.clock.Now(), ClockSynced: b.clock.Synced(), Version: Version,
 		UptimeSeconds: int64(time.Since(b.started).Seconds()), AlarmPathHealthy: true,
-		OpenIncidents: len(st.Incidents), Faults: []string{}, Cameras: b.cameraStatuses(),
+		OpenIncidents: len(st.Incidents), Faults: []string{}, Cameras: b.cameras.Statuses(),
 		LastSelfTest: b.upkeep.LastSelfTest(),
 	}
 	err := b.alarmPath()

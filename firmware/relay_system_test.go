@@ -18,7 +18,7 @@ import (
 
 	"kioskd/cloudlink/contract"
 	"kioskd/devices"
-	"kioskd/firmware"
+	"kioskd/firmware/cameras"
 	"kioskd/firmware/config"
 	"kioskd/hack/brokertest"
 	"kioskd/hack/fakecam/camsim"
@@ -37,9 +37,9 @@ func withRelay(addr string) func(*config.Config) {
 	}
 }
 
-// liveToken mints a live-view token as kioskd does (firmware/clip_token.go).
+// liveToken mints a live-view token as kioskd does (firmware/cameras/clip_token.go).
 func liveToken(t *testing.T, stateDir, camera string, exp time.Time) string {
-	secret, err := os.ReadFile(filepath.Join(stateDir, firmware.TokenKeyFile))
+	secret, err := os.ReadFile(filepath.Join(stateDir, cameras.TokenKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type Clips struct {
 	Quota    Size     `toml:"quota"`     // all clips together, at most
 	LowDisk  Size     `toml:"low_disk"`  // free space under this raises a fault
 	TokenTTL Duration `toml:"token_ttl"` // how long a clip or live-view link stays valid
-	// The clip server the platform fetches clips from (firmware/clip_fetch.go).
+	// The clip server the platform fetches clips from (firmware/cameras/clip_fetch.go).
 	FetchListen      string `toml:"fetch_listen"`        // host:port; empty: no clip server
 	FetchAddress     string `toml:"fetch_address"`       // host:port put in fetch URLs; default fetch_listen
 	FetchTLSCertFile string `toml:"fetch_tls_cert_file"` // absolute; with fetch_tls_key_file, serve HTTPS
@@ -38,7 +38,7 @@ type Clips struct {
 // FetchTLS reports whether the clip server speaks HTTPS.
 func (cl Clips) FetchTLS() bool { return cl.FetchTLSCertFile != "" }
 
-// Relay is the kiosk's RTSP re-serving of its cameras (firmware/relay.go).
+// Relay is the kiosk's RTSP re-serving of its cameras (firmware/cameras/relay.go).
 type Relay struct {
 	Address string `toml:"address"` // host:port put in live-view references
 	// Listen is where the relay serves RTSP; nil (left out) is

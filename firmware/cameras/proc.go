@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"bufio"
@@ -34,8 +34,8 @@ const (
 	maxChildLine      = 64 << 10
 )
 
-// childCommand builds the command of one run of a camera's child.
-type childCommand func() *exec.Cmd
+// ChildCommand builds the command of one run of a camera's child.
+type ChildCommand func() *exec.Cmd
 
 // procNews is what a camera process tells the camera set: a message from
 // the child, or (Exited set) that the child ended.
@@ -45,19 +45,20 @@ type procNews struct {
 	exited error // the child ended; nil when news is a message
 }
 
-// procStatus is the supervisor's side of a camera's health.
+// procStatus is the supervisor's side of a camera's health (never sent
+// as is: see health.go).
 type procStatus struct {
-	Running    bool      `json:"running"`
-	PID        int       `json:"pid,omitempty"`
-	Restarts   int       `json:"restarts"` // children started after the first
-	LastExit   string    `json:"last_exit,omitempty"`
-	LastExitAt time.Time `json:"last_exit_at,omitzero"`
+	Running    bool
+	PID        int
+	Restarts   int // children started after the first
+	LastExit   string
+	LastExitAt time.Time
 }
 
 // cameraProc supervises the child of one camera.
 type cameraProc struct {
 	id      string
-	command childCommand
+	command ChildCommand
 	news    chan<- procNews
 	done    <-chan struct{} // closed when nobody reads news any more
 	hung    time.Duration   // hungAfter; tests shorten it
@@ -68,7 +69,7 @@ type cameraProc struct {
 	status procStatus
 }
 
-func newCameraProc(id string, command childCommand, news chan<- procNews, done <-chan struct{}, log *slog.Logger) *cameraProc {
+func newCameraProc(id string, command ChildCommand, news chan<- procNews, done <-chan struct{}, log *slog.Logger) *cameraProc {
 	return &cameraProc{id: id, command: command, news: news, done: done, hung: hungAfter, log: log.With("camera", id)}
 }
 

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"crypto/md5"
@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"kioskd/devices/clipfile"
 	"kioskd/firmware/config"
 	"kioskd/firmware/update"
+	"kioskd/hack/brokertest"
 	"kioskd/hack/fakecam/camsim"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
@@ -90,7 +92,7 @@ func TestClipFetchToken(t *testing.T) {
 	r := newCamRig(t, map[string]string{"door": "online"})
 	_, clip := r.readyClip()
 	mux := http.NewServeMux()
-	r.cs.cameraRoutes(mux)
+	r.cs.Routes(mux)
 	r.cs.clipRoutes(mux, false)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -173,9 +175,8 @@ func (o *objectStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func uploadArgs(incident, clip, url string) json.RawMessage {
-	b, _ := json.Marshal(contract.UploadClipArgs{Incident: incident, Clip: clip, URL: url})
-	return b
+func uploadArgs(incident, clip, url string) contract.UploadClipArgs {
+	return contract.UploadClipArgs{Incident: incident, Clip: clip, URL: url}
 }
 
 func TestUploadClip(t *testing.T) {
@@ -185,21 +186,20 @@ func TestUploadClip(t *testing.T) {
 	srv := httptest.NewServer(store)
 	defer srv.Close()
 	refusals := []struct {
-		args json.RawMessage
+		args contract.UploadClipArgs
 		code string
 	}{
 		{uploadArgs(inc, "clip-nope", srv.URL), contract.ErrNotFound},
 		{uploadArgs("inc-other", clip.ID, srv.URL), contract.ErrNotFound},
 		{uploadArgs(inc, clip.ID, "ftp://example.cn/x"), contract.ErrBadArgs},
-		{json.RawMessage(`{"incident":"x"}`), contract.ErrBadArgs},
 	}
 	for _, tt := range refusals {
-		if rerr := r.cs.uploads.Accept(tt.args); rerr == nil || rerr.Code != tt.code {
-			t.Errorf("Accept(%s) = %v, want %s", tt.args, rerr, tt.code)
+		if rerr := r.cs.UploadClip(t.Context(), "cmd-1", tt.args); rerr == nil || rerr.Code != tt.code {
+			t.Errorf("UploadClip(%+v) = %v, want %s", tt.args, rerr, tt.code)
 		}
 	}
-	if rerr := r.cs.uploads.Accept(uploadArgs(inc, clip.ID, srv.URL+"/clips/x.mp4?Signature=secret")); rerr != nil {
-		t.Fatalf("Accept = %v", rerr)
+	if rerr := r.cs.UploadClip(t.Context(), "cmd-2", uploadArgs(inc, clip.ID, srv.URL+"/clips/x.mp4?Signature=secret")); rerr != nil {
+		t.Fatalf("UploadClip = %v", rerr)
 	}
 	waitFor(t, "clip.uploaded", 10*time.Second, func() bool { return len(r.events(kiosk.EvClipUploaded)) > 0 })
 	ev := r.events(kiosk.EvClipUploaded)[0]
@@ -226,8 +226,8 @@ func TestUploadClipGivesUp(t *testing.T) {
 	inc, clip := r.readyClip()
 	store := &objectStore{fail: 1000}
 	srv := httptest.NewServer(store)
-	if rerr := r.cs.uploads.Accept(uploadArgs(inc, clip.ID, srv.URL)); rerr != nil {
-		t.Fatalf("Accept = %v", rerr)
+	if rerr := r.cs.UploadClip(t.Context(), "cmd-1", uploadArgs(inc, clip.ID, srv.URL)); rerr != nil {
+		t.Fatalf("UploadClip = %v", rerr)
 	}
 	waitFor(t, "clip.upload_failed", 10*time.Second, func() bool { return len(r.events(kiosk.EvClipUploadFailed)) > 0 })
 	srv.Close()
@@ -240,7 +240,7 @@ func TestUploadClipGivesUp(t *testing.T) {
 		http.Error(w, "AccessDenied", http.StatusForbidden)
 	}))
 	defer forbidden.Close()
-	r.cs.uploads.Accept(uploadArgs(inc, clip.ID, forbidden.URL))
+	r.cs.UploadClip(t.Context(), "cmd-2", uploadArgs(inc, clip.ID, forbidden.URL))
 	waitFor(t, "a second clip.upload_failed", 10*time.Second, func() bool { return len(r.events(kiosk.EvClipUploadFailed)) > 1 })
 	var data struct {
 		Reason   string
@@ -252,15 +252,19 @@ func TestUploadClipGivesUp(t *testing.T) {
 	}
 }
 
-func ackEvents(t *testing.T, br *bridge, evs []journal.Event) {
-	t.Helper()
+// ackEvents acks events as the platform would, and notes the clips
+// acked as the outbox does.
+func (r *camRig) ackEvents(evs []journal.Event) {
+	r.t.Helper()
 	var ids []string
 	for _, ev := range evs {
 		ids = append(ids, ev.ID)
 	}
-	if err := br.Ack(ids); err != nil {
-		t.Fatal(err)
+	acked, err := r.j.Ack(ids)
+	if err != nil {
+		r.t.Fatal(err)
 	}
+	NoteAcks(r.j, acked, r.cs.log)
 }
 
 func TestLowDisk(t *testing.T) {
@@ -289,7 +293,8 @@ func TestLowDisk(t *testing.T) {
 // fragments (it is cut after the last one and renamed), failed if not.
 func TestRecoverClips(t *testing.T) {
 	r := newCamRig(t, map[string]string{}, func(c *config.Config) {
-		c.Clips.FetchListen, c.Clips.FetchAddress = "10.8.0.20:8082", "10.8.0.20:8082"
+		// The clip server listens on loopback; its URLs name the address the platform reaches.
+		c.Clips.FetchListen, c.Clips.FetchAddress = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t)), "10.8.0.20:8082"
 	})
 	if err := os.MkdirAll(r.cs.clips.Dir, 0o750); err != nil {
 		t.Fatal(err)
@@ -331,7 +336,7 @@ func TestRecoverClips(t *testing.T) {
 // and leaves the file unclosed, as a kill does.
 func writePart(t *testing.T, path string, n int) {
 	t.Helper()
-	src, err := camsim.LoadAnnexB(filepath.Join("..", "hack", "fakecam", "testdata", "loop.h264"), 25)
+	src, err := camsim.LoadAnnexB(filepath.Join("..", "..", "hack", "fakecam", "testdata", "loop.h264"), 25)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"encoding/json"
@@ -78,7 +78,6 @@ func TestRetentionKeepsWhatThePlatformLacks(t *testing.T) {
 	inc, clip := r.readyClip()
 	r.cs.clips.Quota.Bytes, r.cs.clips.MaxAge.Duration = 0, time.Nanosecond
 	path := r.cs.clipPath(clip.ID + ".mp4")
-	br := &bridge{journal: r.j, controller: r.ctrl, log: r.cs.log, cameras: r.cs}
 	guard, platform := clipServer(r, false), clipServer(r, true)
 	half := clip.Bytes / 2
 	steps := []struct {
@@ -87,7 +86,7 @@ func TestRetentionKeepsWhatThePlatformLacks(t *testing.T) {
 		kept bool
 	}{
 		{"open and unacked", func() {}, true},
-		{"acked, still open", func() { ackEvents(t, br, r.events(kiosk.EvClipReady)) }, true},
+		{"acked, still open", func() { r.ackEvents(r.events(kiosk.EvClipReady)) }, true},
 		{"acked and closed, never fetched", func() { r.close(inc) }, true},
 		{"fetched whole by a guard", func() { r.get(guard, clip.ID, "") }, true},
 		{"first half fetched by the platform", func() { r.get(platform, clip.ID, fmt.Sprintf("bytes=0-%d", half-1)) }, true},

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func newClipID() string {
 }
 
 // orderClips asks every camera covering the press for a clip.
-func (cs *cameraSet) orderClips(ctx context.Context, p press) {
+func (cs *Set) orderClips(ctx context.Context, p press) {
 	for _, c := range cs.cams {
 		if c.covers(p.request, p.source) {
 			cs.orderClip(ctx, c, p)
@@ -54,7 +54,7 @@ func (cs *cameraSet) orderClips(ctx context.Context, p press) {
 	}
 }
 
-func (cs *cameraSet) orderClip(ctx context.Context, c *camera, p press) {
+func (cs *Set) orderClip(ctx context.Context, c *camera, p press) {
 	id := newClipID()
 	cl := journal.Clip{ID: id, Incident: p.incident, Camera: c.cfg.ID, File: id + ".mp4", Ordered: p.wall}
 	if err := cs.journal.AddClip(cl); err != nil {
@@ -82,11 +82,12 @@ func (cs *cameraSet) orderClip(ctx context.Context, c *camera, p press) {
 // when it orders the clip, not when the camera process answers, so that
 // no end of a clip (even one the camera never heard of) comes without it.
 // It reports whether the clip is announced.
-func (cs *cameraSet) announce(ctx context.Context, a *activeClip) bool {
+func (cs *Set) announce(ctx context.Context, a *activeClip) bool {
 	if a.clip.Announced {
 		return true
 	}
-	ref := kiosk.Clip{ID: a.clip.ID, Camera: a.clip.Camera, State: journal.ClipRecording, Live: a.live}
+	ref := clipRef(journal.Clip{ID: a.clip.ID, Camera: a.clip.Camera, State: journal.ClipRecording}) // no more is known yet
+	ref.Live = a.live
 	if err := cs.journalInput(ctx, kiosk.ClipEvent{Event: kiosk.EvClipRecording, Incident: a.clip.Incident, Clip: ref}); err != nil {
 		cs.log.Error("clip.recording not journaled", "clip", a.clip.ID, "err", err)
 		return false
@@ -100,10 +101,10 @@ func (cs *cameraSet) announce(ctx context.Context, a *activeClip) bool {
 	return true
 }
 
-func (cs *cameraSet) clipPath(file string) string { return filepath.Join(cs.clips.Dir, file) }
+func (cs *Set) clipPath(file string) string { return filepath.Join(cs.clips.Dir, file) }
 
 // clipReport handles a child's report on one of its clips.
-func (cs *cameraSet) clipReport(ctx context.Context, camera string, r devices.ClipReport) {
+func (cs *Set) clipReport(ctx context.Context, camera string, r devices.ClipReport) {
 	a, ok := cs.active[r.ID]
 	if !ok || a.clip.Camera != camera {
 		cs.log.Warn("report on a clip not in progress", "camera", camera, "clip", r.ID, "state", r.State)
@@ -126,7 +127,7 @@ func (cs *cameraSet) clipReport(ctx context.Context, camera string, r devices.Cl
 
 // finishClip indexes and journals a clip's end. A "ready" clip whose file
 // is not what the child said is failed.
-func (cs *cameraSet) finishClip(ctx context.Context, a *activeClip, r devices.ClipReport) {
+func (cs *Set) finishClip(ctx context.Context, a *activeClip, r devices.ClipReport) {
 	delete(cs.active, a.clip.ID)
 	c := journal.Clip{ID: a.clip.ID, State: journal.ClipFailed, Start: r.Start, End: r.End,
 		DurationMs: r.DurationMs, Bytes: r.Bytes, SHA256: r.SHA256, Error: r.Error, Partial: a.partial}
@@ -169,7 +170,9 @@ func checkClipFile(path string, bytes int64) error {
 	return nil
 }
 
-// clipRef is a clip as incident events carry it.
+// clipRef is a clip as its clip.* events carry it (data.clip): the one
+// conversion from the clip index's journal.Clip, the set's own form of a
+// clip, to the events' kiosk.Clip (whose JSON is the contract's Clip).
 func clipRef(c journal.Clip) kiosk.Clip {
 	return kiosk.Clip{ID: c.ID, Camera: c.Camera, State: c.State, Start: c.Start, End: c.End,
 		Duration: c.DurationMs, Bytes: c.Bytes, SHA256: c.SHA256, Error: c.Error, Partial: c.Partial}
@@ -177,7 +180,7 @@ func clipRef(c journal.Clip) kiosk.Clip {
 
 // endRef is a clip as its clip.ready or clip.failed event carries it: a
 // ready one with its fetch URL, when there is a clip server.
-func (cs *cameraSet) endRef(c journal.Clip) kiosk.Clip {
+func (cs *Set) endRef(c journal.Clip) kiosk.Clip {
 	ref := clipRef(c)
 	if c.State == journal.ClipReady {
 		ref.Fetch, _ = cs.fetchLink(c.ID)
@@ -187,7 +190,7 @@ func (cs *cameraSet) endRef(c journal.Clip) kiosk.Clip {
 
 // settleCameraClips finishes every clip in progress on a camera whose
 // process ended: what it wrote is kept (clip_salvage.go).
-func (cs *cameraSet) settleCameraClips(ctx context.Context, camera, why string) {
+func (cs *Set) settleCameraClips(ctx context.Context, camera, why string) {
 	for _, a := range cs.active {
 		if a.clip.Camera == camera {
 			cs.settleClip(ctx, a, why)
@@ -198,7 +201,7 @@ func (cs *cameraSet) settleCameraClips(ctx context.Context, camera, why string) 
 // extendClips keeps the clips of incidents still waiting to be taken in
 // hand (registered or delivered) running extendAhead past now, up to
 // their cap.
-func (cs *cameraSet) extendClips() {
+func (cs *Set) extendClips() {
 	if len(cs.active) == 0 {
 		return
 	}
@@ -225,7 +228,7 @@ func (cs *cameraSet) extendClips() {
 }
 
 // expireClips fails clips whose child never reported their end.
-func (cs *cameraSet) expireClips(ctx context.Context) {
+func (cs *Set) expireClips(ctx context.Context) {
 	for _, a := range cs.active {
 		if time.Since(a.end) > reportGrace {
 			cs.finishClip(ctx, a, devices.ClipReport{ID: a.clip.ID, State: devices.ClipFailed,

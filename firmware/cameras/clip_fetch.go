@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"kioskd/cloudlink/contract"
 	"kioskd/firmware/config"
+	"kioskd/firmware/listeners"
 	"kioskd/kiosk/journal"
 )
 
@@ -23,19 +24,19 @@ import (
 // clip_link command gives a fresh one to a platform that comes late.
 
 // runClipServer serves clips to the platform until ctx is done; without
-// clips.fetch_listen it does nothing. A listener that cannot be opened
-// stops kioskd, as the kiosk's own does.
-func (d *Daemon) runClipServer(ctx context.Context) error {
-	if d.cfg.Clips.FetchListen == "" {
-		return nil
+// clips.fetch_listen it does nothing. A listener that cannot be opened is
+// retried and raises listener:clips (firmware/listeners).
+func (cs *Set) runClipServer(ctx context.Context) {
+	if cs.clips.FetchListen == "" {
+		return
 	}
-	return d.keepServing(ctx, "clips", d.serveClips)
+	listeners.Keep(ctx, "clips", cs.serveClips, cs.ctrl, cs.log)
 }
 
 // serveClips listens on clips.fetch_listen (TLS when configured) and
 // serves only the clip downloads until ctx is done.
-func (d *Daemon) serveClips(ctx context.Context, listening func()) error {
-	cl := d.cfg.Clips
+func (cs *Set) serveClips(ctx context.Context, listening func()) error {
+	cl := cs.clips
 	var cert tls.Certificate
 	if cl.FetchTLS() {
 		var err error
@@ -49,15 +50,15 @@ func (d *Daemon) serveClips(ctx context.Context, listening func()) error {
 	}
 	if cl.FetchTLS() {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	} else if host, _, _ := net.SplitHostPort(cl.FetchListen); !isLoopback(host) {
-		d.log.Warn("clip server over plain HTTP: a fetch URL's token, and the video, cross the network unencrypted; keep it inside a VPN or on the post's own LAN, or set clips.fetch_tls_cert_file and fetch_tls_key_file", "listen", cl.FetchListen)
+	} else if host, _, _ := net.SplitHostPort(cl.FetchListen); !listeners.Loopback(host) {
+		cs.log.Warn("clip server over plain HTTP: a fetch URL's token, and the video, cross the network unencrypted; keep it inside a VPN or on the post's own LAN, or set clips.fetch_tls_cert_file and fetch_tls_key_file", "listen", cl.FetchListen)
 	}
 	listening()
-	d.log.Info("clip server listening", "addr", ln.Addr().String(), "tls", cl.FetchTLS(), "fetch", d.cams.fetch)
+	cs.log.Info("clip server listening", "addr", ln.Addr().String(), "tls", cl.FetchTLS(), "fetch", cs.fetch)
 	mux := http.NewServeMux()
-	d.cams.clipRoutes(mux, true)
+	cs.clipRoutes(mux, true)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-	return serve(ctx, srv, ln)
+	return listeners.HTTP(ctx, srv, ln)
 }
 
 // fetchBase is the scheme and address of fetch URLs, "" without a clip
@@ -88,7 +89,7 @@ func advertised(addr string) string {
 
 // fetchLink is a clip's fetch URL with a fresh token, and when the token
 // expires; "" without a clip server.
-func (cs *cameraSet) fetchLink(id string) (string, time.Time) {
+func (cs *Set) fetchLink(id string) (string, time.Time) {
 	if cs.fetch == "" {
 		return "", time.Time{}
 	}
@@ -98,7 +99,7 @@ func (cs *cameraSet) fetchLink(id string) (string, time.Time) {
 
 // finishedClip finds clip id of incident, finished and with its file, or
 // says why not in a command's terms.
-func (cs *cameraSet) finishedClip(incident, id string) (journal.Clip, *contract.ReplyError) {
+func (cs *Set) finishedClip(incident, id string) (journal.Clip, *contract.ReplyError) {
 	c, f, err := cs.openClip(id)
 	if err == nil {
 		f.Close()
@@ -112,12 +113,11 @@ func (cs *cameraSet) finishedClip(incident, id string) (journal.Clip, *contract.
 	return c, nil
 }
 
-// clipLink answers the clip_link command: a fresh fetch URL in the
-// reply's result.
-func (cs *cameraSet) clipLink(raw json.RawMessage) (json.RawMessage, *contract.ReplyError) {
-	var a contract.ClipLinkArgs
-	if err := contract.DecodeArgs(raw, &a); err != nil {
-		return nil, &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident and clip: " + err.Error()}
+// ClipLink answers the clip_link command, its args decoded and checked:
+// a fresh fetch URL in the reply's result. A nil Set has no clips.
+func (cs *Set) ClipLink(_ context.Context, a contract.ClipLinkArgs) (json.RawMessage, *contract.ReplyError) {
+	if cs == nil {
+		return nil, noClips()
 	}
 	if cs.fetch == "" {
 		return nil, &contract.ReplyError{Code: contract.ErrRejected, Message: "this kiosk runs no clip server (clips.fetch_listen is empty); ask for upload_clip"}
@@ -134,17 +134,7 @@ func (cs *cameraSet) clipLink(raw json.RawMessage) (json.RawMessage, *contract.R
 	return b, nil
 }
 
-// dispatch is Command with a result for the reply: clip_link's fresh URL.
-// Answer (replies.go) calls it for every command the link hands over.
-func (b *bridge) dispatch(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
-	if cmd.Name != contract.CmdClipLink {
-		return nil, b.Command(ctx, cmd)
-	}
-	if rerr := b.admitCommand(ctx, cmd); rerr != nil {
-		return nil, rerr
-	}
-	if b.cameras == nil {
-		return nil, &contract.ReplyError{Code: contract.ErrNotFound, Message: "no clips on this kiosk"}
-	}
-	return b.cameras.clipLink(cmd.Args)
+// noClips answers a clip command on a kiosk without a camera set.
+func noClips() *contract.ReplyError {
+	return &contract.ReplyError{Code: contract.ErrNotFound, Message: "no clips on this kiosk"}
 }

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"encoding/json"
@@ -8,13 +8,27 @@ import (
 	"time"
 
 	"kioskd/kiosk/journal"
+	"kioskd/kiosk/screen"
 )
 
-// cameraRoutes adds the camera route of the kiosk's own listener:
+// Routes adds the camera route of the kiosk's own listener:
 //
 //	GET /api/cameras               every camera's health, as its child reports it, and its process
-func (cs *cameraSet) cameraRoutes(mux *http.ServeMux) {
+func (cs *Set) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/cameras", cs.serveCameras)
+}
+
+// Console gives the guard console the cameras: their health, their clips
+// (served in-process, behind the guard's session) and their live view. A
+// post without cameras gives nothing, and the console shows none.
+func (cs *Set) Console(g *screen.Guard) {
+	if cs == nil || len(cs.cams) == 0 {
+		return
+	}
+	clips := http.NewServeMux()
+	cs.clipRoutes(clips, false) // a guard's viewing is not the platform's copy
+	g.CameraHealth, g.Clips, g.ClipPath = cs.ConsoleHealth, clips, cs.clipDownload
+	g.LiveVideo = cs.serveLiveMP4 // see relay_http.go
 }
 
 // clipRoutes adds the clip route, served to the platform by the clip
@@ -23,19 +37,19 @@ func (cs *cameraSet) cameraRoutes(mux *http.ServeMux) {
 // the listener of the citizen screen:
 //
 //	GET /api/clips/{id}?token=T    a finished clip's MP4 (Range requests served), with a token
-func (cs *cameraSet) clipRoutes(mux *http.ServeMux, platform bool) {
+func (cs *Set) clipRoutes(mux *http.ServeMux, platform bool) {
 	mux.HandleFunc("GET /api/clips/{id}", func(w http.ResponseWriter, r *http.Request) {
 		cs.serveClip(w, r, platform)
 	})
 }
 
-func (cs *cameraSet) serveCameras(w http.ResponseWriter, _ *http.Request) {
+func (cs *Set) serveCameras(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(cs.apiCameras()) // with the live relay's figures (relay_http.go)
 }
 
-func (cs *cameraSet) serveClip(w http.ResponseWriter, r *http.Request, platform bool) {
+func (cs *Set) serveClip(w http.ResponseWriter, r *http.Request, platform bool) {
 	id := r.PathValue("id")
 	if err := cs.tokens.Check("clip", id, r.URL.Query().Get("token")); err != nil {
 		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)

@@ -1,7 +1,8 @@
-package firmware
+package cameras
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -9,16 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"kioskd/cloudlink/contract"
 	"kioskd/devices"
 	"kioskd/firmware/config"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
 
-// The cameras: one supervised child process each (camera_proc.go), their
-// honest health, and the clips they record for incidents (clip_*.go). One
-// goroutine, the camera set's Run, owns the clips in progress and the
+// One goroutine, the set's Run loop, owns the clips in progress and the
 // health views; the rest reads snapshots under mu.
 
 const (
@@ -72,8 +70,28 @@ type press struct {
 	wall     time.Time // the event's wall time
 }
 
-// cameraSet runs every camera of the post.
-type cameraSet struct {
+// Config is everything a Set needs, made before it.
+type Config struct {
+	Cameras  []config.Camera
+	Clips    config.Clips
+	Relay    config.Relay
+	StateDir string // the token secret and the children's live sockets
+	Journal  *journal.Journal
+	// Controller journals the cameras' news; the Set listens to its commits.
+	Controller *kiosk.Controller
+	// Notify tells the cloud link the camera report changed.
+	Notify func()
+	Log    *slog.Logger
+	// Child builds a camera's child process; nil runs this binary's
+	// `kioskd camera` (tests run a stand-in).
+	Child func(config.Camera) ChildCommand
+	// DiskFree is the free space under a directory (-1 unknown); nil asks
+	// the filesystem (tests give a figure: they cannot fill the disk).
+	DiskFree func(dir string) int64
+}
+
+// Set runs every camera of the post.
+type Set struct {
 	cams    []*camera
 	clips   config.Clips
 	journal *journal.Journal
@@ -84,14 +102,12 @@ type cameraSet struct {
 	notify  func() // tells the cloud link the camera report changed
 	log     *slog.Logger
 
-	news    chan procNews
-	presses chan press
-	done    chan struct{} // closed when Run stops reading news
-	active  map[string]*activeClip
-	uploads *uploader
-	fetched *fetchTracker // what the clip server sent of each clip (clip_fetched.go)
-	// diskFree is the free space under a directory (-1 unknown); tests
-	// set a figure, since they cannot fill the disk.
+	news     chan procNews
+	presses  chan press
+	done     chan struct{} // closed when Run stops reading news
+	active   map[string]*activeClip
+	uploads  *uploader
+	fetched  *fetchTracker // what the clip server sent of each clip (clip_fetched.go)
 	diskFree func(dir string) int64
 	live     *liveRelay // the live relay's RTSP listener (relay.go)
 
@@ -100,34 +116,49 @@ type cameraSet struct {
 	lowOn bool // the low-disk fault is raised
 }
 
-// newCameraSet builds the set without I/O. command builds a camera's
-// child; nil runs this binary's "camera" subcommand.
-func newCameraSet(cfg *config.Config, j *journal.Journal, ctrl *kiosk.Controller, tok *tokens,
-	command func(config.Camera) childCommand, log *slog.Logger) *cameraSet {
-	cs := &cameraSet{
-		clips: cfg.Clips, journal: j, ctrl: ctrl, tokens: tok, relay: cfg.Relay.Address,
-		fetch:  fetchBase(cfg.Clips, cfg.Clips.FetchAddress),
-		notify: func() {}, log: log.With("part", "cameras"),
+// New builds the set and hooks it to the controller's commits (so call it
+// before the controller runs); Run runs it. It reads (or makes) the token
+// secret in the state directory. With
+// no camera configured it still serves the clip routes and the upload
+// command, for clips of earlier runs.
+func New(cfg Config) (*Set, error) {
+	tok, err := openTokens(cfg.StateDir, cfg.Clips.TokenTTL.Duration)
+	if err != nil {
+		return nil, err
+	}
+	cs := &Set{
+		clips: cfg.Clips, journal: cfg.Journal, ctrl: cfg.Controller, tokens: tok,
+		relay: advertised(cfg.Relay.Address), fetch: fetchBase(cfg.Clips, advertised(cfg.Clips.FetchAddress)),
+		notify: cfg.Notify, log: cfg.Log.With("part", "cameras"),
 		news: make(chan procNews, 256), presses: make(chan press, 64), done: make(chan struct{}),
 		active: map[string]*activeClip{}, views: map[string]*cameraView{},
-		fetched: newFetchTracker(), diskFree: diskFree,
+		fetched: newFetchTracker(), diskFree: cfg.DiskFree,
 	}
-	if command == nil {
-		command = func(c config.Camera) childCommand { return selfCommand(c, liveSocket(cfg.Kiosk.StateDir, c.ID)) }
+	if cs.notify == nil {
+		cs.notify = func() {}
+	}
+	if cs.diskFree == nil {
+		cs.diskFree = diskFree
+	}
+	child := cfg.Child
+	if child == nil {
+		child = func(c config.Camera) ChildCommand { return selfCommand(c, liveSocket(cfg.StateDir, c.ID)) }
 	}
 	for _, c := range cfg.Cameras {
-		proc := newCameraProc(c.ID, command(c), cs.news, cs.done, cs.log)
+		proc := newCameraProc(c.ID, child(c), cs.news, cs.done, cs.log)
 		cs.cams = append(cs.cams, &camera{cfg: c, proc: proc})
 		cs.views[c.ID] = &cameraView{state: string(devices.CameraOffline), problem: "starting", since: time.Now().UTC(), changed: time.Now()}
 	}
 	cs.uploads = newUploader(cs)
-	return cs
+	cs.live = newLiveRelay(cs, cfg.StateDir, cfg.Relay.RelayListen(), cfg.Log)
+	cfg.Controller.OnCommit(cs.onCommit)
+	return cs, nil
 }
 
 // selfCommand runs `kioskd camera -camera ID -settings JSON -live SOCKET`
 // from this very binary: the parent's checked settings, not a file read
 // again, and the unix socket of its live relay.
-func selfCommand(c config.Camera, live string) childCommand {
+func selfCommand(c config.Camera, live string) ChildCommand {
 	return func() *exec.Cmd {
 		exe, err := os.Executable()
 		if err != nil {
@@ -139,9 +170,16 @@ func selfCommand(c config.Camera, live string) childCommand {
 	}
 }
 
+// cameraSettings is the -settings argument of `kioskd camera`: the
+// camera's checked config as JSON (no secret: credentials stay in their file).
+func cameraSettings(c config.Camera) string {
+	b, _ := json.Marshal(c) // a struct of strings and durations cannot fail
+	return string(b)
+}
+
 // onCommit is the controller's listener: a new incident is a press the
 // covering cameras must film. It never blocks.
-func (cs *cameraSet) onCommit(events []journal.Event, s kiosk.State) {
+func (cs *Set) onCommit(events []journal.Event, s kiosk.State) {
 	for _, ev := range events {
 		if ev.Type != kiosk.EvRegistered {
 			continue
@@ -158,22 +196,27 @@ func (cs *cameraSet) onCommit(events []journal.Event, s kiosk.State) {
 	}
 }
 
-// Run supervises the children and serves their news until ctx is done,
-// then waits for the children to end (they get stopGrace to finish their
-// clips; a report that comes after Run stopped reading is settled at the
-// next start by recoverClips).
-func (cs *cameraSet) Run(ctx context.Context) {
+// Run runs everything the set owns until ctx is done: the camera
+// children and their news, clip orders, retention, uploads, the clip
+// server and the live relay. Then it waits for the children to end (they
+// get stopGrace to finish their clips; a report that comes after Run
+// stopped reading is settled at the next start by recoverClips). It
+// always returns nil: nothing here may stop the alarm path.
+func (cs *Set) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, c := range cs.cams {
 		wg.Go(func() { c.proc.Run(ctx) })
 	}
 	wg.Go(func() { cs.uploads.Run(ctx) })
+	wg.Go(func() { cs.runClipServer(ctx) })
+	wg.Go(func() { cs.runRelay(ctx) })
 	cs.loop(ctx)
 	close(cs.done)
 	wg.Wait()
+	return nil
 }
 
-func (cs *cameraSet) loop(ctx context.Context) {
+func (cs *Set) loop(ctx context.Context) {
 	cs.recoverClips(ctx)
 	cs.keepStore(ctx)
 	tick := time.NewTicker(cameraTick)
@@ -198,7 +241,7 @@ func (cs *cameraSet) loop(ctx context.Context) {
 	}
 }
 
-func (cs *cameraSet) camera(id string) *camera {
+func (cs *Set) camera(id string) *camera {
 	for _, c := range cs.cams {
 		if c.cfg.ID == id {
 			return c
@@ -207,7 +250,7 @@ func (cs *cameraSet) camera(id string) *camera {
 	return nil
 }
 
-func (cs *cameraSet) handleNews(ctx context.Context, n procNews) {
+func (cs *Set) handleNews(ctx context.Context, n procNews) {
 	switch {
 	case n.msg.Health != nil:
 		cs.mu.Lock()
@@ -236,7 +279,7 @@ func errText(err error) string {
 
 // checkViews recomputes every camera's effective state and journals what
 // changed: camera.state events, and the camera's fault.
-func (cs *cameraSet) checkViews(ctx context.Context) {
+func (cs *Set) checkViews(ctx context.Context) {
 	var inputs []kiosk.Input
 	changed := false
 	cs.mu.Lock()
@@ -300,7 +343,7 @@ func faultChange(id string, v *cameraView) kiosk.Input {
 
 // submit journals one input through the controller. Telemetry refused for
 // space is not an error worth more than a debug line.
-func (cs *cameraSet) submit(ctx context.Context, in kiosk.Input) {
+func (cs *Set) submit(ctx context.Context, in kiosk.Input) {
 	err := cs.journalInput(ctx, in)
 	switch {
 	case err == nil, ctx.Err() != nil:
@@ -312,48 +355,9 @@ func (cs *cameraSet) submit(ctx context.Context, in kiosk.Input) {
 }
 
 // journalInput journals one input through the controller.
-func (cs *cameraSet) journalInput(ctx context.Context, in kiosk.Input) error {
+func (cs *Set) journalInput(ctx context.Context, in kiosk.Input) error {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := cs.ctrl.Submit(sctx, in)
 	return err
-}
-
-// Statuses returns every camera's health, for the heartbeat and the API.
-func (cs *cameraSet) Statuses() []contract.CameraStatus {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	out := []contract.CameraStatus{}
-	for _, c := range cs.cams {
-		v, ps := cs.views[c.cfg.ID], c.proc.Status()
-		h := v.health
-		out = append(out, contract.CameraStatus{
-			ID: c.cfg.ID, State: v.state, Problem: v.problem, Since: v.since,
-			Connected: h.Connected && ps.Running, LastFrame: h.LastFrame, FPS: h.FPS,
-			BitrateBps: h.BitrateBps, GopMs: h.GopMs, Codec: h.Codec, Width: h.Width, Height: h.Height,
-			Reconnects: h.Reconnects, PrerollMs: h.PrerollMs, PrerollBytes: h.PrerollBytes,
-			Restarts: ps.Restarts, LastExit: ps.LastExit, LastExitAt: ps.LastExitAt,
-		})
-	}
-	return out
-}
-
-// Report is the retained camera report: the statuses as they were at the
-// last state change, so that it is republished on change only.
-func (cs *cameraSet) Report(kioskID string, epoch uint64) contract.CameraReport {
-	st := cs.Statuses()
-	r := contract.CameraReport{V: contract.SchemaVersion, Kiosk: kioskID, BootEpoch: epoch, Cameras: st}
-	for i := range st {
-		r.Cameras[i] = stable(st[i])
-		if st[i].Since.After(r.Time) {
-			r.Time = st[i].Since
-		}
-	}
-	return r
-}
-
-// stable drops a status's fast-moving figures, kept in the heartbeat.
-func stable(s contract.CameraStatus) contract.CameraStatus {
-	s.LastFrame, s.FPS, s.BitrateBps, s.PrerollMs, s.PrerollBytes = time.Time{}, 0, 0, 0, 0
-	return s
 }

@@ -1,10 +1,12 @@
-package firmware
+package cameras
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -37,7 +39,7 @@ const (
 )
 
 // roomForClip fails when free space is under half of clips.low_disk.
-func (cs *cameraSet) roomForClip() error {
+func (cs *Set) roomForClip() error {
 	free := cs.diskFree(cs.clips.Dir)
 	if free >= 0 && free < cs.clips.LowDisk.Bytes/2 {
 		return fmt.Errorf("not recorded: %d MiB free under %s, half of clips.low_disk", free>>20, cs.clips.Dir)
@@ -46,7 +48,7 @@ func (cs *cameraSet) roomForClip() error {
 }
 
 // keepStore runs retention and raises or clears the low-disk fault.
-func (cs *cameraSet) keepStore(ctx context.Context) {
+func (cs *Set) keepStore(ctx context.Context) {
 	if err := os.MkdirAll(cs.clips.Dir, 0o750); err != nil {
 		cs.log.Error("clips directory", "err", err)
 	}
@@ -70,7 +72,7 @@ func (cs *cameraSet) keepStore(ctx context.Context) {
 
 // evictForSpace deletes clips of closed incidents while free space is
 // under clips.low_disk, and says so with a clip.evicted event each.
-func (cs *cameraSet) evictForSpace(ctx context.Context) {
+func (cs *Set) evictForSpace(ctx context.Context) {
 	free := cs.diskFree(cs.clips.Dir)
 	if free < 0 || free >= cs.clips.LowDisk.Bytes {
 		return
@@ -92,7 +94,7 @@ func (cs *cameraSet) evictForSpace(ctx context.Context) {
 }
 
 // deleteClip deletes a clip's file, then its index entry.
-func (cs *cameraSet) deleteClip(c journal.Clip) bool {
+func (cs *Set) deleteClip(c journal.Clip) bool {
 	if err := os.Remove(cs.clipPath(c.File)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		cs.log.Error("retention: clip not deleted", "clip", c.ID, "err", err)
 		return false
@@ -106,7 +108,7 @@ func (cs *cameraSet) deleteClip(c journal.Clip) bool {
 // lowDiskFault raises clips_low_disk while free space is under
 // clips.low_disk, on a post with cameras: without one no clip is
 // recorded, and the journal's own reserve fault speaks for the disk.
-func (cs *cameraSet) lowDiskFault(ctx context.Context) {
+func (cs *Set) lowDiskFault(ctx context.Context) {
 	free := cs.diskFree(cs.clips.Dir)
 	low := len(cs.cams) > 0 && free >= 0 && free < cs.clips.LowDisk.Bytes
 	cs.mu.Lock()
@@ -126,7 +128,7 @@ func (cs *cameraSet) lowDiskFault(ctx context.Context) {
 }
 
 // sweepOrphans deletes old files the clip index does not know.
-func (cs *cameraSet) sweepOrphans() {
+func (cs *Set) sweepOrphans() {
 	entries, err := os.ReadDir(cs.clips.Dir)
 	if err != nil {
 		return
@@ -150,7 +152,7 @@ func (cs *cameraSet) sweepOrphans() {
 }
 
 // openClip opens the file of a finished clip, for download or upload.
-func (cs *cameraSet) openClip(id string) (journal.Clip, *os.File, error) {
+func (cs *Set) openClip(id string) (journal.Clip, *os.File, error) {
 	c, err := cs.journal.ClipByID(id)
 	if err != nil {
 		return c, nil, err
@@ -160,4 +162,24 @@ func (cs *cameraSet) openClip(id string) (journal.Clip, *os.File, error) {
 	}
 	f, err := os.Open(cs.clipPath(c.File))
 	return c, f, err
+}
+
+// NoteAcks marks acked, in the clip index, the clips whose end or upload
+// the platform acknowledged with these events: retention deletes only
+// acked clips. It needs no Set: the outbox calls it for every ack.
+func NoteAcks(j *journal.Journal, acked []journal.Event, log *slog.Logger) {
+	for _, ev := range acked {
+		switch ev.Type {
+		case kiosk.EvClipReady, kiosk.EvClipFailed, kiosk.EvClipUploaded:
+		default:
+			continue
+		}
+		var data struct{ Clip kiosk.Clip }
+		if err := json.Unmarshal(ev.Data, &data); err != nil || data.Clip.ID == "" {
+			continue
+		}
+		if _, err := j.MarkClipAcked(data.Clip.ID); err != nil {
+			log.Warn("clip ack not indexed", "clip", data.Clip.ID, "err", err)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"crypto/hmac"
@@ -102,12 +102,12 @@ func (t *tokens) Check(kind, name, token string) error {
 }
 
 // liveRef is a camera's live-view reference, served (later) by the relay.
-func (cs *cameraSet) liveRef(camera string) string {
+func (cs *Set) liveRef(camera string) string {
 	return "rtsp://" + cs.relay + "/" + url.PathEscape(camera) + "?token=" + cs.tokens.Mint("live", camera)
 }
 
-// ClipPath is the download path of a clip with a fresh token.
-func (cs *cameraSet) ClipPath(id string) string {
+// clipDownload is the download path of a clip with a fresh token.
+func (cs *Set) clipDownload(id string) string {
 	return clipRoute(id, cs.tokens.Mint("clip", id))
 }
 

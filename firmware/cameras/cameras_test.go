@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type camRig struct {
 	cfg  *config.Config
 	j    *journal.Journal
 	ctrl *kiosk.Controller
-	cs   *cameraSet
+	cs   *Set
 	// free, when not -1, is the free space the clip store sees: a test
 	// cannot fill the disk.
 	free *atomic.Int64
@@ -50,35 +50,38 @@ func newCamRig(t *testing.T, modes map[string]string, edit ...func(*config.Confi
 		cfg.Cameras = append(cfg.Cameras, c)
 	}
 	cfg.Clips.LowDisk.Bytes = 16 << 20
+	off := "" // no live relay: these tests do not watch, and parallel rigs would share its port
+	cfg.Relay.Listen = &off
 	for _, f := range edit {
 		f(cfg)
 	}
-	j, err := journal.Open(filepath.Join(cfg.Kiosk.StateDir, JournalFile), journal.Options{KioskID: cfg.Kiosk.ID})
+	j, err := journal.Open(filepath.Join(cfg.Kiosk.StateDir, "journal.db"), journal.Options{KioskID: cfg.Kiosk.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	clock := kiosk.NewClock(time.Now, j.ClockFloor(), func() bool { return true })
 	ctrl := kiosk.New(kiosk.Rules{CallbackWithin: 5 * time.Minute, CloseWithin: 24 * time.Hour}, "test", j, clock, kiosk.NewState(), log)
-	tok, err := openTokens(cfg.Kiosk.StateDir, cfg.Clips.TokenTTL.Duration)
-	if err != nil {
-		t.Fatal(err)
-	}
-	command := func(c config.Camera) childCommand { return fakeCameraCommand(modes[c.ID])(c) }
-	cs := newCameraSet(cfg, j, ctrl, tok, command, log)
 	free := &atomic.Int64{}
 	free.Store(-1)
-	cs.diskFree = func(dir string) int64 {
-		if f := free.Load(); f != -1 {
-			return f
-		}
-		return diskFree(dir)
+	cs, err := New(Config{
+		Cameras: cfg.Cameras, Clips: cfg.Clips, Relay: cfg.Relay, StateDir: cfg.Kiosk.StateDir,
+		Journal: j, Controller: ctrl, Log: log,
+		Child: func(c config.Camera) ChildCommand { return fakeCameraCommand(modes[c.ID])(c) },
+		DiskFree: func(dir string) int64 {
+			if f := free.Load(); f != -1 {
+				return f
+			}
+			return diskFree(dir)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range cs.cams {
 		c.proc.hung = 2 * time.Second
 	}
 	cs.uploads.backoff = 20 * time.Millisecond
-	ctrl.OnCommit(cs.onCommit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { ctrl.Run(ctx); done <- struct{}{} }()

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"kioskd/firmware/listeners"
 )
 
 // The live relay's front door (issue 3): RTSP on relay.listen. kioskd
@@ -36,12 +38,13 @@ const (
 	relayWriteBuffer = 256 << 10
 )
 
-// runRelay is the live relay's goroutine in the daemon's group.
-func (d *Daemon) runRelay(ctx context.Context) error {
-	if d.cams == nil || d.cams.live == nil || d.cams.live.listen == "" || len(d.cams.cams) == 0 {
-		return nil
+// runRelay serves the live relay until ctx is done; without cameras or
+// relay.listen it does nothing.
+func (cs *Set) runRelay(ctx context.Context) {
+	if cs.live.listen == "" || len(cs.cams) == 0 {
+		return
 	}
-	return d.keepServing(ctx, "relay", d.cams.live.Serve)
+	listeners.Keep(ctx, "relay", cs.live.Serve, cs.ctrl, cs.log)
 }
 
 // liveSocket is the unix socket a camera's child serves its relay on.
@@ -51,7 +54,7 @@ func liveSocket(stateDir, camera string) string {
 
 // liveRelay is the RTSP listener and what it has seen.
 type liveRelay struct {
-	cs       *cameraSet
+	cs       *Set
 	stateDir string
 	listen   string
 	log      *slog.Logger
@@ -63,12 +66,12 @@ type liveRelay struct {
 	problem   string // why the relay is not listening
 }
 
-func newLiveRelay(cs *cameraSet, stateDir, listen string, log *slog.Logger) *liveRelay {
+func newLiveRelay(cs *Set, stateDir, listen string, log *slog.Logger) *liveRelay {
 	return &liveRelay{cs: cs, stateDir: stateDir, listen: listen, log: log.With("part", "relay")}
 }
 
 // Serve serves the relay until ctx is done. A listener that cannot be
-// opened is reported in /api/cameras and returned; keepServing retries it
+// opened is reported in /api/cameras and returned; listeners.Keep retries it
 // and raises listener:relay, and it never stops kioskd (the alarm path
 // does not depend on live video).
 func (lr *liveRelay) Serve(ctx context.Context, listening func()) error {

@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -44,7 +43,7 @@ type uploadJob struct {
 }
 
 type uploader struct {
-	cs       *cameraSet
+	cs       *Set
 	jobs     chan uploadJob
 	client   *http.Client
 	attempts int
@@ -52,7 +51,7 @@ type uploader struct {
 	progress time.Duration
 }
 
-func newUploader(cs *cameraSet) *uploader {
+func newUploader(cs *Set) *uploader {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = uploadStallAfter
 	return &uploader{
@@ -62,12 +61,19 @@ func newUploader(cs *cameraSet) *uploader {
 	}
 }
 
-// Accept checks an upload_clip command and queues the upload.
-func (u *uploader) Accept(raw json.RawMessage) *contract.ReplyError {
-	var a contract.UploadClipArgs
-	if err := contract.DecodeArgs(raw, &a); err != nil {
-		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "args must name incident, clip and url: " + err.Error()}
+// UploadClip answers the upload_clip command, its args decoded and
+// checked: it checks the URL and the clip and queues the upload, whose
+// result comes as clip.uploaded or clip.upload_failed. A nil Set has no
+// clips.
+func (cs *Set) UploadClip(_ context.Context, cmdID string, a contract.UploadClipArgs) *contract.ReplyError {
+	if cs == nil {
+		return noClips()
 	}
+	return cs.uploads.accept(cmdID, a)
+}
+
+// accept checks an upload and queues it.
+func (u *uploader) accept(cmdID string, a contract.UploadClipArgs) *contract.ReplyError {
 	if p, err := url.Parse(a.URL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 		return &contract.ReplyError{Code: contract.ErrBadArgs, Message: "url must be an http or https URL"}
 	}
@@ -78,6 +84,7 @@ func (u *uploader) Accept(raw json.RawMessage) *contract.ReplyError {
 	case u.jobs <- uploadJob{incident: a.Incident, clip: a.Clip, url: a.URL}:
 		return nil
 	default:
+		u.cs.log.Warn("upload queue full", "command", cmdID, "clip", a.Clip)
 		return &contract.ReplyError{Code: contract.ErrInternal, Message: "upload queue full; retry later"}
 	}
 }

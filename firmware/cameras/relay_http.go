@@ -1,13 +1,10 @@
-package firmware
+package cameras
 
 import (
 	"bufio"
 	"context"
 	"net"
 	"net/http"
-
-	"kioskd/cloudlink/contract"
-	"kioskd/devices"
 )
 
 // The browser's side of the live relay: a camera's fragmented MP4 stream,
@@ -16,14 +13,14 @@ import (
 
 // serveLiveMP4 streams a camera's live fMP4 until the viewer leaves, the
 // request's context ends or the child drops the viewer.
-func (cs *cameraSet) serveLiveMP4(w http.ResponseWriter, r *http.Request, camera string) {
+func (cs *Set) serveLiveMP4(w http.ResponseWriter, r *http.Request, camera string) {
 	if cs.camera(camera) == nil {
 		http.Error(w, "no such camera", http.StatusNotFound)
 		return
 	}
 	dctx, cancel := context.WithTimeout(r.Context(), relayDialTimeout)
 	var d net.Dialer
-	conn, err := d.DialContext(dctx, "unix", liveSocket(cs.stateDir(), camera))
+	conn, err := d.DialContext(dctx, "unix", liveSocket(cs.live.stateDir, camera))
 	cancel()
 	if err != nil {
 		http.Error(w, "the camera process is not running", http.StatusServiceUnavailable)
@@ -63,37 +60,4 @@ func (cs *cameraSet) serveLiveMP4(w http.ResponseWriter, r *http.Request, camera
 			return
 		}
 	}
-}
-
-func (cs *cameraSet) stateDir() string {
-	if cs.live == nil {
-		return ""
-	}
-	return cs.live.stateDir
-}
-
-// cameraAPIStatus is a camera in /api/cameras: its health, and its live
-// relay's figures as its child last reported them (none while it is down).
-type cameraAPIStatus struct {
-	contract.CameraStatus
-	Relay *devices.RelayStats `json:"relay,omitempty"`
-}
-
-// apiCameras is the body of GET /api/cameras.
-func (cs *cameraSet) apiCameras() map[string]any {
-	st := cs.Statuses()
-	out := make([]cameraAPIStatus, len(st))
-	cs.mu.Lock()
-	for i, s := range st {
-		out[i].CameraStatus = s
-		if c := cs.camera(s.ID); c != nil && c.proc.Status().Running {
-			out[i].Relay = cs.views[s.ID].health.Relay
-		}
-	}
-	cs.mu.Unlock()
-	body := map[string]any{"cameras": out}
-	if cs.live != nil {
-		body["relay"] = cs.live.status()
-	}
-	return body
 }

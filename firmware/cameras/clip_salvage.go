@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 var errNoVideo = errors.New("no video was written")
 
 // recoverClips settles the clips a previous run left recording.
-func (cs *cameraSet) recoverClips(ctx context.Context) {
+func (cs *Set) recoverClips(ctx context.Context) {
 	all, err := cs.journal.Clips()
 	if err != nil {
 		cs.log.Error("clip index unreadable", "err", err)
@@ -42,7 +42,7 @@ func (cs *cameraSet) recoverClips(ctx context.Context) {
 
 // settleClip finishes a clip whose camera process is gone, with what it
 // left on disk; why says what cut it short.
-func (cs *cameraSet) settleClip(ctx context.Context, a *activeClip, why string) {
+func (cs *Set) settleClip(ctx context.Context, a *activeClip, why string) {
 	r, partial, err := cs.salvage(a.clip)
 	if err != nil {
 		if !errors.Is(err, errNoVideo) {
@@ -65,7 +65,7 @@ func (cs *cameraSet) settleClip(ctx context.Context, a *activeClip, why string) 
 
 // salvage makes a ready report of what a clip's camera process left: its
 // finished file, or its temp file repaired and renamed (partial).
-func (cs *cameraSet) salvage(c journal.Clip) (devices.ClipReport, bool, error) {
+func (cs *Set) salvage(c journal.Clip) (devices.ClipReport, bool, error) {
 	path := cs.clipPath(c.File)
 	part := path + ".part"
 	_, err := os.Stat(path)

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package firmware
+package cameras
 
 import "syscall"
 

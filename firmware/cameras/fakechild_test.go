@@ -1,4 +1,4 @@
-package firmware
+package cameras
 
 import (
 	"bufio"
@@ -34,8 +34,8 @@ func init() {
 }
 
 // fakeCameraCommand runs this test binary as a fake child in mode.
-func fakeCameraCommand(mode string) func(config.Camera) childCommand {
-	return func(c config.Camera) childCommand {
+func fakeCameraCommand(mode string) func(config.Camera) ChildCommand {
+	return func(c config.Camera) ChildCommand {
 		return func() *exec.Cmd {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), fakeCameraEnv+"="+mode, "FAKE_CAMERA_ID="+c.ID)

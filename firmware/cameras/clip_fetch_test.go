@@ -1,13 +1,11 @@
-package firmware
+package cameras
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -21,34 +19,32 @@ import (
 	"kioskd/kiosk"
 )
 
-func clipLinkArgs(incident, clip string) json.RawMessage {
-	b, _ := json.Marshal(contract.ClipLinkArgs{Incident: incident, Clip: clip})
-	return b
+func clipLinkArgs(incident, clip string) contract.ClipLinkArgs {
+	return contract.ClipLinkArgs{Incident: incident, Clip: clip}
 }
 
 // With a clip server, clip.ready carries a fetch URL and clip_link gives
 // a fresh one; the tokens in both open the clip.
 func TestClipLink(t *testing.T) {
 	r := newCamRig(t, map[string]string{"door": "online"}, func(c *config.Config) {
-		c.Clips.FetchListen, c.Clips.FetchAddress = "10.8.0.20:8082", "post-0571.vpn.example.cn:18082"
+		// The clip server listens on loopback; its URLs name the address the platform reaches.
+		c.Clips.FetchListen, c.Clips.FetchAddress = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t)), "post-0571.vpn.example.cn:18082"
 	})
 	inc, clip := r.readyClip()
 	const base = "http://post-0571.vpn.example.cn:18082/api/clips/"
 	refusals := []struct {
-		args json.RawMessage
+		args contract.ClipLinkArgs
 		code string
 	}{
 		{clipLinkArgs(inc, "clip-nope"), contract.ErrNotFound},
 		{clipLinkArgs("inc-other", clip.ID), contract.ErrNotFound},
-		{json.RawMessage(`{"incident":"x"}`), contract.ErrBadArgs},
-		{json.RawMessage(`[]`), contract.ErrBadArgs},
 	}
 	for _, tt := range refusals {
-		if res, rerr := r.cs.clipLink(tt.args); rerr == nil || rerr.Code != tt.code || res != nil {
-			t.Errorf("clipLink(%s) = %s, %v; want %s", tt.args, res, rerr, tt.code)
+		if res, rerr := r.cs.ClipLink(t.Context(), tt.args); rerr == nil || rerr.Code != tt.code || res != nil {
+			t.Errorf("ClipLink(%+v) = %s, %v; want %s", tt.args, res, rerr, tt.code)
 		}
 	}
-	res, rerr := r.cs.clipLink(clipLinkArgs(inc, clip.ID))
+	res, rerr := r.cs.ClipLink(t.Context(), clipLinkArgs(inc, clip.ID))
 	if rerr != nil {
 		t.Fatalf("clipLink = %v", rerr)
 	}
@@ -82,7 +78,7 @@ func TestClipLinkNoServer(t *testing.T) {
 	if clip.Fetch != "" {
 		t.Errorf("clip.ready fetch %q without a clip server", clip.Fetch)
 	}
-	if res, rerr := r.cs.clipLink(clipLinkArgs(inc, clip.ID)); rerr == nil || rerr.Code != contract.ErrRejected {
+	if res, rerr := r.cs.ClipLink(t.Context(), clipLinkArgs(inc, clip.ID)); rerr == nil || rerr.Code != contract.ErrRejected {
 		t.Errorf("clipLink = %s, %v; want rejected", res, rerr)
 	}
 	if len(r.events(kiosk.EvClipReady)) != 1 {
@@ -115,8 +111,9 @@ func TestFetchBase(t *testing.T) {
 	}
 }
 
-// The clip server over HTTPS serves the clip at its fetch URL to a client
-// that trusts its certificate; it refuses to start without its key.
+// The clip server over HTTPS (run by the set's Run) serves the clip at its
+// fetch URL to a client that trusts its certificate; it refuses to start
+// without its key.
 func TestClipServerTLS(t *testing.T) {
 	pki, err := brokertest.NewPKI(t.TempDir(), "post")
 	if err != nil {
@@ -135,16 +132,6 @@ func TestClipServerTLS(t *testing.T) {
 	if want := "https://" + addr + "/api/clips/" + clip.ID + "?token="; !strings.HasPrefix(clip.Fetch, want) {
 		t.Fatalf("fetch %q, want %s...", clip.Fetch, want)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- (&Daemon{cfg: r.cfg, cams: r.cs, log: log}).serveClips(ctx, func() {}) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serveClips: %v", err)
-		}
-	}()
 	tc, err := brokertest.ClientTLS(pki.CAFile, "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -165,9 +152,9 @@ func TestClipServerTLS(t *testing.T) {
 		t.Errorf("GET over TLS: %s, sha256 %x; want 200, %s", resp.Status, sum, clip.SHA256)
 	}
 
-	noKey := *r.cfg
-	noKey.Clips.FetchTLSKeyFile = filepath.Join(t.TempDir(), "missing.key")
-	err = (&Daemon{cfg: &noKey, cams: r.cs, log: log}).serveClips(ctx, func() {})
+	noKey := r.cfg.Clips
+	noKey.FetchTLSKeyFile = filepath.Join(t.TempDir(), "missing.key")
+	err = (&Set{clips: noKey, log: r.cs.log}).serveClips(t.Context(), func() {})
 	if err == nil || !strings.Contains(err.Error(), "clips.fetch_tls_key_file") {
 		t.Errorf("serveClips without its key: %v, want an error naming clips.fetch_tls_key_file", err)
 	}
