@@ -55,27 +55,6 @@ func (b *bridge) Cameras() contract.CameraReport {
 	return b.cameras.Report(b.journal.KioskID(), b.journal.BootEpoch())
 }
 
-// noteClipAcks marks acked the clips whose end or upload the platform
-// just acknowledged.
-func (b *bridge) noteClipAcks(acked []journal.Event) {
-	for _, ev := range acked {
-		switch ev.Type {
-		case kiosk.EvClipReady, kiosk.EvClipFailed, kiosk.EvClipUploaded:
-		default:
-			continue
-		}
-		var data struct {
-			Clip struct{ ID string } `json:"clip"`
-		}
-		if err := json.Unmarshal(ev.Data, &data); err != nil || data.Clip.ID == "" {
-			continue
-		}
-		if _, err := b.journal.MarkClipAcked(data.Clip.ID); err != nil {
-			b.log.Warn("clip ack not indexed", "clip", data.Clip.ID, "err", err)
-		}
-	}
-}
-
 // uploadClip answers the upload_clip command.
 func (b *bridge) uploadClip(cmd contract.Command) *contract.ReplyError {
 	if b.cameras == nil {

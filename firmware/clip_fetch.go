@@ -133,18 +133,3 @@ func (cs *cameraSet) clipLink(raw json.RawMessage) (json.RawMessage, *contract.R
 	}
 	return b, nil
 }
-
-// dispatch is Command with a result for the reply: clip_link's fresh URL.
-// Answer (replies.go) calls it for every command the link hands over.
-func (b *bridge) dispatch(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
-	if cmd.Name != contract.CmdClipLink {
-		return nil, b.Command(ctx, cmd)
-	}
-	if rerr := b.admitCommand(ctx, cmd); rerr != nil {
-		return nil, rerr
-	}
-	if b.cameras == nil {
-		return nil, &contract.ReplyError{Code: contract.ErrNotFound, Message: "no clips on this kiosk"}
-	}
-	return b.cameras.clipLink(cmd.Args)
-}

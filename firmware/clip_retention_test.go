@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"kioskd/firmware/outbox"
 	"kioskd/kiosk"
 )
 
@@ -78,7 +79,7 @@ func TestRetentionKeepsWhatThePlatformLacks(t *testing.T) {
 	inc, clip := r.readyClip()
 	r.cs.clips.Quota.Bytes, r.cs.clips.MaxAge.Duration = 0, time.Nanosecond
 	path := r.cs.clipPath(clip.ID + ".mp4")
-	br := &bridge{journal: r.j, controller: r.ctrl, log: r.cs.log, cameras: r.cs}
+	br := &bridge{Outbox: outbox.New(r.j, r.ctrl, r.cs.log), journal: r.j, controller: r.ctrl, log: r.cs.log, cameras: r.cs}
 	guard, platform := clipServer(r, false), clipServer(r, true)
 	half := clip.Bytes / 2
 	steps := []struct {

@@ -6,6 +6,7 @@ package firmware
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,18 +101,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.ctrl = ctrl
 	d.startLive(ctrl, state)
-	br := &bridge{journal: j, controller: ctrl, clock: clock, started: time.Now(), log: d.log,
-		ackRefusals: refusalLimit{what: "acks"}}
-	if br.upkeep, err = d.newUpkeep(j, ctrl, clock); err != nil { // self-tests and updates; see update.go
-		return err
-	}
-	if br.cameras, err = d.startCameras(j, ctrl); err != nil {
-		return err
-	}
-	link, err := d.newLink(j, br)
+	up, err := d.newUpkeep(j, ctrl, clock) // self-tests and updates; see update.go
 	if err != nil {
 		return err
 	}
+	cams, err := d.startCameras(j, ctrl)
+	if err != nil {
+		return err
+	}
+	lc, commandKeys, err := d.linkConfig(j)
+	if err != nil {
+		return err
+	}
+	br, err := newBridge(j, ctrl, clock, commandKeys, d.cfg.Commands.AllowUnsigned, d.log)
+	if err != nil {
+		return err
+	}
+	br.upkeep, br.cameras = up, cams
+	link := cloudlink.New(lc, br.Outbox, br, d.log.With("part", "cloudlink"))
 	br.alarmPath = func() error { return d.health.report(ctrl, link).AlarmPath }
 	d.link = link
 	d.cams.notify = link.Notify
@@ -138,14 +145,16 @@ func (d *Daemon) rules() kiosk.Rules {
 	}
 }
 
-func (d *Daemon) newLink(j *journal.Journal, br *bridge) (*cloudlink.Link, error) {
+// linkConfig is the cloud link's config, and the command keys for the
+// dispatcher (see security.go).
+func (d *Daemon) linkConfig(j *journal.Journal) (cloudlink.Config, []ed25519.PublicKey, error) {
 	topics, err := contract.NewTopics(d.cfg.MQTT.TopicRoot, d.cfg.Kiosk.ID)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.topic_root: %w", err)
+		return cloudlink.Config{}, nil, fmt.Errorf("mqtt.topic_root: %w", err)
 	}
 	password, err := readSecret(d.cfg.MQTT.PasswordFile)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.password_file: %w", err)
+		return cloudlink.Config{}, nil, fmt.Errorf("mqtt.password_file: %w", err)
 	}
 	cfg := cloudlink.Config{
 		Broker: d.cfg.MQTT.Broker, ClientID: d.cfg.MQTT.ClientID, Username: d.cfg.MQTT.Username,
@@ -153,10 +162,8 @@ func (d *Daemon) newLink(j *journal.Journal, br *bridge) (*cloudlink.Link, error
 		Topics: topics, KeepAlive: d.cfg.MQTT.KeepAlive.Duration, AckTimeout: d.cfg.MQTT.AckTimeout.Duration,
 		HeartbeatEvery: d.cfg.MQTT.Heartbeat.Duration,
 	}
-	if err := linkSecurity(d.cfg, &cfg, d.log); err != nil {
-		return nil, err
-	}
-	return cloudlink.New(cfg, br, br, d.log.With("part", "cloudlink")), nil
+	keys, err := linkSecurity(d.cfg, &cfg, d.log)
+	return cfg, keys, err
 }
 
 func readSecret(path string) (string, error) {

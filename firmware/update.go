@@ -177,28 +177,3 @@ func (u *upkeep) reject(ctx context.Context, cmd string, a contract.UpdateArgs, 
 	u.news(ctx, kiosk.EvUpdateRejected, map[string]any{"command": cmd, "version": a.Version, "reason": reason, "detail": detail})
 	return &contract.ReplyError{Code: contract.ErrRejected, Message: reason + ": " + detail}
 }
-
-// upkeepCommand handles self_test and update; ok is false for any other.
-func (b *bridge) upkeepCommand(ctx context.Context, cmd contract.Command) (rerr *contract.ReplyError, ok bool) {
-	if cmd.Name != contract.CmdSelfTest && cmd.Name != contract.CmdUpdate {
-		return nil, false
-	}
-	if rerr := b.admitCommand(ctx, cmd); rerr != nil {
-		return rerr, true
-	}
-	if cmd.Name == contract.CmdSelfTest {
-		if err := contract.DecodeArgs(cmd.Args, &contract.SelfTestArgs{}); err != nil {
-			return &contract.ReplyError{Code: contract.ErrBadArgs, Message: err.Error()}, true
-		}
-		if !b.upkeep.wantSelfTest("command") {
-			return &contract.ReplyError{Code: contract.ErrRejected, Message: "a self-test is already waiting to run"}, true
-		}
-		return nil, true
-	}
-	var a contract.UpdateArgs
-	if err := contract.DecodeArgs(cmd.Args, &a); err != nil {
-		// Recorded without the args: a text over its limit is not kept.
-		return b.upkeep.reject(ctx, cmd.ID, contract.UpdateArgs{}, contract.UpdateBadArgs, err.Error()), true
-	}
-	return b.upkeep.accept(ctx, cmd.ID, a), true
-}

@@ -1,23 +1,24 @@
-package cloudlink
+package commands
 
 import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"slices"
 	"testing"
 
 	"kioskd/cloudlink/contract"
 )
 
 // FuzzCommand: any payload on the command topic gets a reply with the
-// envelope set, and a code unless the kiosk applied it; only a command that
-// passed the checks reaches the kiosk; nothing panics. sign wraps the payload
+// envelope set, and a code unless a handler applied it (or it is a re-send
+// of one that was); a command reaches a handler if and only if it passes
+// the checks on a fresh counter; nothing panics. sign wraps the payload
 // in an envelope signed by the trusted key, so that the fuzzer reaches the
 // checks behind the signature; unsigned payloads test the envelope itself.
 func FuzzCommand(f *testing.F) {
 	seeds := []string{
 		`{"v":1,"id":"c1","kiosk":"kiosk-test-1","name":"accept","args":{"incident":"i"},"counter":1}`,
+		`{"v":1,"id":"c8","kiosk":"kiosk-test-1","name":"accept","args":{"incident":"i","responder":"r"},"counter":8}`,
 		`{"v":1,"id":"c2","kiosk":"kiosk-test-1","name":"close","args":null,"counter":2}`,
 		`{"v":1,"id":"c3","kiosk":"kiosk-other","name":"accept","counter":3}`,
 		`{"v":2,"id":"c4","kiosk":"kiosk-test-1","name":"accept","counter":4}`,
@@ -32,18 +33,16 @@ func FuzzCommand(f *testing.F) {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
-	kiosk := newKiosk()
-	l := New(Config{KioskID: testKiosk, CommandKeys: []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)}},
-		newOutbox(), kiosk, nil)
+	r := newRig(f, nil)
+	keys := []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)}
 	f.Fuzz(func(t *testing.T, payload []byte, sign bool) {
 		if sign {
 			payload = sealRaw(testKey, payload)
 		}
-		kiosk.mu.Lock()
-		kiosk.cmds, kiosk.refused = nil, nil // memory stays flat however long it runs
-		kiosk.mu.Unlock()
-		reply := l.answer(context.Background(), payload)
-		called := len(kiosk.commands())
+		r.forget() // memory stays flat however long it runs
+		passes, fresh, resent := r.expect(t, payload, keys)
+		reply := r.d.Answer(context.Background(), payload)
+		called := len(r.commands())
 		if reply.V != contract.SchemaVersion || reply.Kiosk != testKiosk {
 			t.Fatalf("reply envelope: got v=%d kiosk=%q, want v=%d kiosk=%q",
 				reply.V, reply.Kiosk, contract.SchemaVersion, testKiosk)
@@ -51,14 +50,14 @@ func FuzzCommand(f *testing.F) {
 		if reply.OK != (reply.Error == nil) || (reply.Error != nil && reply.Error.Code == "") {
 			t.Fatalf("reply: got ok=%v error=%+v, want ok or a coded error", reply.OK, reply.Error)
 		}
-		if _, rerr := l.checkCommand(payload); (rerr == nil) != (called == 1) {
-			t.Fatalf("kiosk calls: got %d for a command whose check says %v", called, rerr)
+		if (passes && fresh) != (called == 1) {
+			t.Fatalf("handler calls: got %d for a command whose checks say %v, on a fresh counter %v", called, passes, fresh)
 		}
-		if reply.OK != (called == 1) { // this kiosk accepts every command it gets
-			t.Fatalf("reply ok=%v after %d kiosk calls", reply.OK, called)
+		if reply.OK != (called == 1) && !resent { // this handler accepts every command it gets
+			t.Fatalf("reply ok=%v after %d handler calls", reply.OK, called)
 		}
 		if !sign && called == 1 {
-			t.Fatalf("an unsigned payload reached the kiosk: %q", payload)
+			t.Fatalf("an unsigned payload reached a handler: %q", payload)
 		}
 		if _, err := json.Marshal(reply); err != nil {
 			t.Fatalf("encode reply: %v", err)
@@ -66,33 +65,21 @@ func FuzzCommand(f *testing.F) {
 	})
 }
 
-// FuzzAck: checking any message on the ack topic either refuses it with a
-// code or yields 1 to MaxAckIDs ids of an ack for this kiosk and boot,
-// signed by the trusted key; nothing panics.
-func FuzzAck(f *testing.F) {
-	seeds := [][]byte{
-		[]byte(`{"v":1,"ids":["ev-1","ev-2"]}`), []byte(`{"v":1,"ids":[]}`), []byte(`{"v":1,"payload":"","sig":""}`),
-		[]byte(`not json`), []byte(`null`), nil, []byte("\xff"),
-		signedAck(f, testKey, testKiosk, testEpoch, "ev-1", "ev-2"),
-		signedAck(f, testKey, testKiosk, testEpoch+1, "ev-1"),
-		signedAck(f, otherKey, testKiosk, testEpoch, "ev-1"),
+// expect says, before the dispatcher sees payload, whether it passes the
+// checks that need no durable state (signature, kiosk, a routed name, its
+// args), whether its counter is fresh in the replay window, and whether it
+// is a re-send of a command the window holds (it gets that one's reply).
+func (r *rig) expect(t *testing.T, payload []byte, keys []ed25519.PublicKey) (passes, fresh, resent bool) {
+	cmd, err := contract.OpenCommand(payload, keys)
+	passes = err == nil && cmd.Kiosk == testKiosk && contract.NewArgs(cmd.Name) != nil &&
+		contract.CheckArgs(cmd.Name, cmd.Args) == nil
+	floor, _, err := r.j.CommandWindowState()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, s := range seeds {
-		f.Add(s)
+	held, ok, err := r.j.CommandAdmitted(cmd.Counter)
+	if err != nil {
+		t.Fatal(err)
 	}
-	l := New(Config{KioskID: testKiosk, BootEpoch: testEpoch,
-		AckKeys: []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)}}, newOutbox(), newKiosk(), nil)
-	codes := []string{contract.AckMalformed, contract.AckUnsigned, contract.AckBadSignature, contract.AckWrongKiosk, contract.AckWrongBoot}
-	f.Fuzz(func(t *testing.T, msg []byte) {
-		a, aerr := l.openAck(msg)
-		if aerr != nil {
-			if !slices.Contains(codes, aerr.Code) {
-				t.Fatalf("refused with code %q, not one of %v", aerr.Code, codes)
-			}
-			return
-		}
-		if len(a.IDs) == 0 || len(a.IDs) > contract.MaxAckIDs || a.Kiosk != testKiosk || a.BootEpoch != testEpoch {
-			t.Fatalf("accepted %+v from %q", a, msg)
-		}
-	})
+	return passes, !ok && cmd.Counter > floor, passes && ok && held.SameID(cmd.ID)
 }
