@@ -33,7 +33,7 @@ var ErrRestart = errors.New("restart into another binary")
 // runs: a, b or packaged. Without it kioskd cannot switch binaries.
 const EnvSlot = "KIOSKD_SLOT"
 
-// upkeep owns self-tests and updates. Commands reach it through the bridge;
+// upkeep owns self-tests and updates. Commands reach it through the table (routes.go);
 // Run does the work.
 type upkeep struct {
 	cfg      *config.Config
