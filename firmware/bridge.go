@@ -32,14 +32,21 @@ type bridge struct {
 	ackRefusals commands.RefusalLimit // refused acks journaled per minute; see ack_security.go
 }
 
-// newBridge builds the bridge and its command dispatcher; keys verify the
-// platform's commands (commands.allow_unsigned takes unsigned ones when
-// there are none).
-func newBridge(j *journal.Journal, ctrl *kiosk.Controller, clock *kiosk.Clock, keys []ed25519.PublicKey, allowUnsigned bool, log *slog.Logger) (*bridge, error) {
-	b := &bridge{Outbox: outbox.New(j, ctrl, log), journal: j, controller: ctrl, clock: clock,
+// commandKeys verify the platform's commands; with none,
+// commands.allow_unsigned takes unsigned ones (development only).
+type commandKeys struct {
+	keys          []ed25519.PublicKey
+	allowUnsigned bool
+}
+
+// newBridge builds the bridge and its command dispatcher, whose table
+// routes commands to the controller, cams and up (either may be nil in
+// tests).
+func newBridge(j *journal.Journal, ctrl *kiosk.Controller, clock *kiosk.Clock, cams *cameraSet, up *upkeep, ck commandKeys, log *slog.Logger) (*bridge, error) {
+	b := &bridge{Outbox: outbox.New(j, ctrl, log), journal: j, controller: ctrl, clock: clock, cameras: cams, upkeep: up,
 		started: time.Now(), log: log, ackRefusals: commands.RefusalLimit{What: "acks"}}
 	var err error
-	b.commands, err = commands.New(commands.Config{KioskID: j.KioskID(), Keys: keys, AllowUnsigned: allowUnsigned,
+	b.commands, err = commands.New(commands.Config{KioskID: j.KioskID(), Keys: ck.keys, AllowUnsigned: ck.allowUnsigned,
 		Journal: j, Clock: clock, Controller: ctrl, Routes: b.routes(), Log: log})
 	return b, err
 }

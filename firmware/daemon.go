@@ -109,15 +109,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lc, commandKeys, err := d.linkConfig(j)
+	lc, keys, err := d.linkConfig(j)
 	if err != nil {
 		return err
 	}
-	br, err := newBridge(j, ctrl, clock, commandKeys, d.cfg.Commands.AllowUnsigned, d.log)
+	br, err := newBridge(j, ctrl, clock, cams, up, commandKeys{keys, d.cfg.Commands.AllowUnsigned}, d.log)
 	if err != nil {
 		return err
 	}
-	br.upkeep, br.cameras = up, cams
 	link := cloudlink.New(lc, br.Outbox, br, d.log.With("part", "cloudlink"))
 	br.alarmPath = func() error { return d.health.report(ctrl, link).AlarmPath }
 	d.link = link

@@ -40,7 +40,7 @@ func newTestBridge(t *testing.T) *testBridge {
 	done := make(chan error, 1)
 	go func() { done <- ctrl.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	tb.bridge, err = newBridge(j, ctrl, clock, []ed25519.PublicKey{testCommandKey.Public().(ed25519.PublicKey)}, false, log)
+	tb.bridge, err = newBridge(j, ctrl, clock, nil, nil, commandKeys{keys: []ed25519.PublicKey{testCommandKey.Public().(ed25519.PublicKey)}}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
