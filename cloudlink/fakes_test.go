@@ -3,6 +3,7 @@ package cloudlink
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,25 @@ import (
 	"kioskd/cloudlink/contract"
 	"kioskd/hack/brokertest"
 )
+
+// testKey signs the tests' acks; testConfig trusts it. otherKey is a key
+// the kiosk does not trust.
+var (
+	testKey  = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	otherKey = ed25519.NewKeyFromSeed([]byte("another platform, never trusted."))
+)
+
+// sealRaw wraps exactly these command bytes in a signed envelope.
+func sealRaw(key ed25519.PrivateKey, command []byte) []byte {
+	b, _ := json.Marshal(contract.SignedCommand{
+		V:       contract.SchemaVersion,
+		Payload: base64.StdEncoding.EncodeToString(command),
+		Sig:     base64.StdEncoding.EncodeToString(ed25519.Sign(key, command)),
+	})
+	return b
+}
+
+func seal(command string) string { return string(sealRaw(testKey, []byte(command))) }
 
 const (
 	testKiosk = "kiosk-test-1"
@@ -112,14 +132,17 @@ func (o *memOutbox) unacked() int {
 	return len(o.events) - len(o.acked)
 }
 
-// fakeKiosk records commands and answers each with reply.
+// fakeKiosk records the command payloads handed to it and answers each
+// with reply and result. It verifies nothing: that is the kiosk's
+// (firmware/commands), not the link's.
 type fakeKiosk struct {
 	mu          sync.Mutex
-	cmds        []contract.Command
-	refused     []string // "code id" of each refusal reported
-	ackRefusals []string // the code of each refused ack reported
-	reply       *contract.ReplyError
+	payloads    [][]byte             // each command payload, as received
+	reply       *contract.ReplyError // the error every command gets; nil: ok
+	result      json.RawMessage      // the result of an ok reply
+	ackRefusals []string             // the code of each refused ack reported
 	state       contract.State
+	cameras     contract.CameraReport
 	heartbeat   contract.Heartbeat
 	beats       int // Heartbeat calls
 }
@@ -133,17 +156,16 @@ func (k *fakeKiosk) Heartbeat() contract.Heartbeat {
 	return hb
 }
 
-func (k *fakeKiosk) Command(_ context.Context, cmd contract.Command) *contract.ReplyError {
+func (k *fakeKiosk) Command(_ context.Context, payload []byte) contract.Reply {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.cmds = append(k.cmds, cmd)
-	return k.reply
-}
-
-func (k *fakeKiosk) CommandRefused(_ context.Context, cmd contract.Command, rerr *contract.ReplyError) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.refused = append(k.refused, rerr.Code+" "+cmd.ID)
+	k.payloads = append(k.payloads, payload)
+	cmd, _ := contract.DecodeUnsignedCommand(payload) // its claimed id, for the reply
+	r := contract.Reply{V: contract.SchemaVersion, Command: cmd.ID, Kiosk: testKiosk, OK: k.reply == nil, Error: k.reply}
+	if r.OK {
+		r.Result = k.result
+	}
+	return r
 }
 
 func (k *fakeKiosk) AckRefused(_ context.Context, a contract.Ack, aerr *contract.AckError) {
@@ -159,12 +181,6 @@ func (k *fakeKiosk) refusedAcks() []string {
 	return append([]string(nil), k.ackRefusals...)
 }
 
-func (k *fakeKiosk) refusals() []string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return append([]string(nil), k.refused...)
-}
-
 func (k *fakeKiosk) State() contract.State {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -177,17 +193,42 @@ func (k *fakeKiosk) setState(st contract.State) {
 	k.state = st
 }
 
-func (k *fakeKiosk) commands() []contract.Command {
+func (k *fakeKiosk) Cameras() contract.CameraReport {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return append([]contract.Command(nil), k.cmds...)
+	return k.cameras
+}
+
+func (k *fakeKiosk) setCameras(cr contract.CameraReport) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cameras = cr
+}
+
+// received returns the command payloads handed to the kiosk so far.
+func (k *fakeKiosk) received() [][]byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([][]byte(nil), k.payloads...)
+}
+
+// commands returns the commands handed to the kiosk so far, as they claim
+// to be.
+func (k *fakeKiosk) commands() []contract.Command {
+	var out []contract.Command
+	for _, p := range k.received() {
+		cmd, _ := contract.DecodeUnsignedCommand(p)
+		out = append(out, cmd)
+	}
+	return out
 }
 
 func newKiosk() *fakeKiosk {
 	return &fakeKiosk{state: contract.State{
 		V: contract.SchemaVersion, Kiosk: testKiosk, BootEpoch: testEpoch,
 		Time: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), Incidents: []contract.Incident{},
-	}}
+	}, cameras: contract.CameraReport{V: contract.SchemaVersion, Kiosk: testKiosk, BootEpoch: testEpoch,
+		Cameras: []contract.CameraStatus{}}}
 }
 
 // testConfig is a config with short timers for tests.
@@ -201,9 +242,8 @@ func testConfig(t *testing.T, broker string) Config {
 		Broker: broker, KioskID: testKiosk, BootEpoch: testEpoch, Version: "1.2.3-test",
 		Topics: topics, KeepAlive: 5 * time.Second, AckTimeout: 5 * time.Second,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		OpTimeout:   2 * time.Second,
-		CommandKeys: []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)},
-		AckKeys:     []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)},
+		OpTimeout: 2 * time.Second,
+		AckKeys:   []ed25519.PublicKey{testKey.Public().(ed25519.PublicKey)},
 	}
 }
 

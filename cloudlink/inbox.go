@@ -3,6 +3,7 @@ package cloudlink
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -109,4 +110,8 @@ func (d *dropCount) count() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.total
+}
+
+func replyError(code, format string, args ...any) *contract.ReplyError {
+	return &contract.ReplyError{Code: code, Message: fmt.Sprintf(format, args...)}
 }

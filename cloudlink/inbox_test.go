@@ -19,10 +19,10 @@ type gateKiosk struct {
 	gate    chan struct{}
 }
 
-func (k *gateKiosk) Command(ctx context.Context, cmd contract.Command) *contract.ReplyError {
+func (k *gateKiosk) Command(ctx context.Context, payload []byte) contract.Reply {
 	k.entered <- struct{}{}
 	<-k.gate
-	return k.fakeKiosk.Command(ctx, cmd)
+	return k.fakeKiosk.Command(ctx, payload)
 }
 
 func counterCommand(n int) []byte {

@@ -1,15 +1,16 @@
 // Package cloudlink keeps the kiosk's MQTT session with the police platform:
 // it ships journal events until the platform acknowledges them, publishes
-// availability and the open-incident state, and hands platform commands to the
-// kiosk. It speaks only in the types of cloudlink/contract; the rest of the
-// daemon is reached through the Outbox and Kiosk interfaces.
+// availability, the open-incident state and the camera report, and hands
+// platform commands to the kiosk, publishing the reply it gives. It speaks
+// only in the types of cloudlink/contract; the rest of the daemon is reached
+// through the Outbox and Kiosk interfaces. Checking a command (signature,
+// address, replay, expiry, args) is the kiosk's (firmware/commands).
 package cloudlink
 
 import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -35,11 +36,17 @@ type Outbox interface {
 
 // Kiosk is the rest of the daemon seen from the link.
 type Kiosk interface {
-	// Command applies one command already checked for envelope, address and name.
-	// It returns nil once the change is journaled, or the error to reply with.
-	Command(ctx context.Context, cmd contract.Command) *contract.ReplyError
+	// Command checks, applies and answers one message from the command
+	// topic, as received: nothing in it is verified yet. It returns the
+	// reply to publish; every command gets one. Called from one goroutine,
+	// one command at a time, in arrival order.
+	Command(ctx context.Context, payload []byte) contract.Reply
 	// State returns the current open-incident snapshot to publish (retained).
 	State() contract.State
+	// Cameras returns the camera report to publish (retained) at every
+	// connect and whenever it changes (checked at every Notify). A kiosk
+	// without cameras returns a report with none.
+	Cameras() contract.CameraReport
 	// Heartbeat returns the kiosk's vital signs to publish (retained). The
 	// link fills V, Kiosk, BootEpoch and Version when they are empty, and
 	// AcksRefused always.
@@ -50,22 +57,6 @@ type Kiosk interface {
 	// one at a time; reports beyond what it keeps up with are dropped, but
 	// every refusal is counted in the heartbeat's AcksRefused.
 	AckRefused(ctx context.Context, ack contract.Ack, refusal *contract.AckError)
-}
-
-// Answerer is implemented by a Kiosk whose commands may return a result
-// with their reply (clip_link's fresh URL). The link then calls Answer
-// instead of Command.
-type Answerer interface {
-	// Answer is Command with the reply's result: nil, or JSON, when ok.
-	Answer(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError)
-}
-
-// CommandRefuser is implemented by a Kiosk that records (and logs) the
-// commands the link refused for their signature, envelope or address, as
-// security events. The command is as the message claimed it (unverified for
-// a bad signature). Without it the link only logs them.
-type CommandRefuser interface {
-	CommandRefused(ctx context.Context, cmd contract.Command, refusal *contract.ReplyError)
 }
 
 // Config says where and as whom the link connects. Zero durations and sizes
@@ -96,17 +87,13 @@ type Config struct {
 	// empty) and this kiosk's client certificate. Read again at every
 	// connect, so renewed files take effect without a restart.
 	TLS TLSFiles
-	// CommandKeys verify the platform's command signatures; more than one
-	// while keys rotate. With none, every command is refused, unless
-	// AllowUnsigned (development only: anyone who can publish can command).
-	CommandKeys []ed25519.PublicKey
-	// AckKeys verify the platform's ack signatures; an ack removes events
-	// from the outbox only if one of them verifies it. With none, every ack
-	// is refused, unless AllowUnsigned.
+	// AckKeys verify the platform's ack signatures; more than one while
+	// keys rotate. An ack removes events from the outbox only if one of
+	// them verifies it. With none, every ack is refused, unless
+	// AllowUnsigned. (Commands are the Kiosk's to verify.)
 	AckKeys []ed25519.PublicKey
-	// AllowUnsigned, with no keys of the kind, takes unsigned commands and
-	// acks (development only: anyone who can publish can command the kiosk
-	// and empty its outbox).
+	// AllowUnsigned, with no ack keys, takes unsigned acks (development
+	// only: anyone who can publish can empty the outbox).
 	AllowUnsigned bool
 }
 

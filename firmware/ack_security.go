@@ -60,11 +60,11 @@ func loadKeys(name string, files []string) ([]ed25519.PublicKey, error) {
 }
 
 // AckRefused journals an ack the link refused as a security event (it is
-// cloudlink's Kiosk). At most refusalsPerMinute are journaled and logged: a
+// cloudlink's Kiosk). At most commands.RefusalsPerMinute are journaled and logged: a
 // flood of forged acks must not fill the journal, whose critical events are
 // never dropped, nor the log; the link counts them all in the heartbeat.
 func (b *bridge) AckRefused(ctx context.Context, a contract.Ack, aerr *contract.AckError) {
-	if !b.ackRefusals.allow(time.Now(), b.log) {
+	if !b.ackRefusals.Allow(time.Now(), b.log) {
 		return
 	}
 	b.log.Warn("ack refused", "code", aerr.Code, "addressed_to", a.Kiosk, "boot_epoch", a.BootEpoch,

@@ -11,6 +11,7 @@ import (
 
 	"kioskd/cloudlink"
 	"kioskd/cloudlink/contract"
+	"kioskd/firmware/commands"
 	"kioskd/firmware/config"
 	"kioskd/kiosk"
 )
@@ -40,28 +41,29 @@ func TestLinkAckKeys(t *testing.T) {
 	cfg := config.Sim(dir)
 	cfg.Commands.PublicKeyFiles = []string{cmdPath}
 	var lc cloudlink.Config
-	if err := linkSecurity(cfg, &lc, log); err != nil || len(lc.AckKeys) != 1 || string(lc.AckKeys[0]) != string(cmdKey) {
+	if _, err := linkSecurity(cfg, &lc, log); err != nil || len(lc.AckKeys) != 1 || string(lc.AckKeys[0]) != string(cmdKey) {
 		t.Errorf("no acks.public_key_files: ack keys %d (%v), want the command key", len(lc.AckKeys), err)
 	}
 	cfg.Acks.PublicKeyFiles = []string{ackPath}
-	if err := linkSecurity(cfg, &lc, log); err != nil || len(lc.AckKeys) != 1 || string(lc.AckKeys[0]) != string(ackKey) {
+	commandKeys, err := linkSecurity(cfg, &lc, log)
+	if err != nil || len(lc.AckKeys) != 1 || string(lc.AckKeys[0]) != string(ackKey) {
 		t.Errorf("acks.public_key_files set: ack keys %d (%v), want only the ack key", len(lc.AckKeys), err)
 	}
-	if len(lc.CommandKeys) != 1 || string(lc.CommandKeys[0]) != string(cmdKey) {
+	if len(commandKeys) != 1 || string(commandKeys[0]) != string(cmdKey) {
 		t.Errorf("command keys changed by the ack keys")
 	}
 	cfg.Acks.PublicKeyFiles = []string{filepath.Join(dir, "missing.pem")}
-	if err := linkSecurity(cfg, &lc, log); err == nil || !strings.Contains(err.Error(), "acks.public_key_files") {
+	if _, err := linkSecurity(cfg, &lc, log); err == nil || !strings.Contains(err.Error(), "acks.public_key_files") {
 		t.Errorf("missing ack key: %v, want an error naming acks.public_key_files", err)
 	}
 }
 
-// A flood of refused acks journals at most refusalsPerMinute security events.
+// A flood of refused acks journals at most commands.RefusalsPerMinute security events.
 func TestBridgeJournalsAckRefusals(t *testing.T) {
 	tb := newTestBridge(t)
-	tb.ackRefusals.what = "acks"
+	tb.ackRefusals.What = "acks"
 	a := contract.Ack{Kiosk: "sec-kiosk", BootEpoch: 1, IDs: []string{"a", "b"}}
-	for range refusalsPerMinute + 10 {
+	for range commands.RefusalsPerMinute + 10 {
 		tb.AckRefused(context.Background(), a, &contract.AckError{Code: contract.AckBadSignature, Message: "no key verifies"})
 	}
 	evs, err := tb.journal.Pending(0, 1000)
@@ -76,8 +78,8 @@ func TestBridgeJournalsAckRefusals(t *testing.T) {
 			got = append(got, d)
 		}
 	}
-	if len(got) != refusalsPerMinute {
-		t.Fatalf("%d refusals journaled, want %d", len(got), refusalsPerMinute)
+	if len(got) != commands.RefusalsPerMinute {
+		t.Fatalf("%d refusals journaled, want %d", len(got), commands.RefusalsPerMinute)
 	}
 	if d := got[0]; d["code"] != "bad_signature" || d["addressed_to"] != "sec-kiosk" || d["boot_epoch"] != float64(1) || d["id_count"] != float64(2) {
 		t.Errorf("refusal event data %v", d)

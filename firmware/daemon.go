@@ -6,6 +6,7 @@ package firmware
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"net"
@@ -104,24 +105,30 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.ctrl = ctrl
 	d.startLive(ctrl, state)
 	alarmPath := func() error { return d.health.alarmPath(ctrl) }
-	br := &bridge{journal: j, controller: ctrl, clock: clock, alarmPath: alarmPath, started: time.Now(), log: d.log,
-		ackRefusals: refusalLimit{what: "acks"}}
 	wake := cloudlink.NewWake() // the link's Notify, for the parts built before it
-	if br.cameras, err = d.newCameras(j, ctrl, wake); err != nil {
+	cams, err := d.newCameras(j, ctrl, wake)
+	if err != nil {
 		return err
 	}
-	d.cams = br.cameras
+	d.cams = cams
 	// The one cycle: commands reach the upkeep through the link, and the
 	// upkeep asks the link whether the platform is up. It asks only once
 	// running, after the link below is built.
 	var link *cloudlink.Link
 	online := func() bool { return link.Status().Connected }
-	if br.upkeep, err = d.newUpkeep(j, ctrl, clock, br.cameras.Statuses, alarmPath, online); err != nil {
+	up, err := d.newUpkeep(j, ctrl, clock, cams.Statuses, alarmPath, online)
+	if err != nil {
 		return err
 	}
-	if link, err = d.newLink(j, br, wake); err != nil {
+	lc, keys, err := d.linkConfig(j, wake)
+	if err != nil {
 		return err
 	}
+	br, err := newBridge(j, ctrl, clock, cams, up, commandKeys{keys, d.cfg.Commands.AllowUnsigned}, alarmPath, d.log)
+	if err != nil {
+		return err
+	}
+	link = cloudlink.New(lc, br.Outbox, br, d.log.With("part", "cloudlink"))
 	d.link = link
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
@@ -154,14 +161,16 @@ func (d *Daemon) newCameras(j *journal.Journal, ctrl *kiosk.Controller, wake clo
 	})
 }
 
-func (d *Daemon) newLink(j *journal.Journal, br *bridge, wake cloudlink.Wake) (*cloudlink.Link, error) {
+// linkConfig is the cloud link's config, and the command keys for the
+// dispatcher (see security.go).
+func (d *Daemon) linkConfig(j *journal.Journal, wake cloudlink.Wake) (cloudlink.Config, []ed25519.PublicKey, error) {
 	topics, err := contract.NewTopics(d.cfg.MQTT.TopicRoot, d.cfg.Kiosk.ID)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.topic_root: %w", err)
+		return cloudlink.Config{}, nil, fmt.Errorf("mqtt.topic_root: %w", err)
 	}
 	password, err := readSecret(d.cfg.MQTT.PasswordFile)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.password_file: %w", err)
+		return cloudlink.Config{}, nil, fmt.Errorf("mqtt.password_file: %w", err)
 	}
 	cfg := cloudlink.Config{
 		Broker: d.cfg.MQTT.Broker, ClientID: d.cfg.MQTT.ClientID, Username: d.cfg.MQTT.Username,
@@ -169,10 +178,8 @@ func (d *Daemon) newLink(j *journal.Journal, br *bridge, wake cloudlink.Wake) (*
 		Topics: topics, KeepAlive: d.cfg.MQTT.KeepAlive.Duration, AckTimeout: d.cfg.MQTT.AckTimeout.Duration,
 		HeartbeatEvery: d.cfg.MQTT.Heartbeat.Duration, Wake: wake,
 	}
-	if err := linkSecurity(d.cfg, &cfg, d.log); err != nil {
-		return nil, err
-	}
-	return cloudlink.New(cfg, br, br, d.log.With("part", "cloudlink")), nil
+	keys, err := linkSecurity(d.cfg, &cfg, d.log)
+	return cfg, keys, err
 }
 
 func readSecret(path string) (string, error) {

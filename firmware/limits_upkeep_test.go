@@ -59,7 +59,7 @@ func TestCommandArgsOverLimitsJournalNothingOfThem(t *testing.T) {
 	}
 
 	upd := contract.UpdateArgs{URL: "https://x/kioskd", Version: big, SHA256: strings.Repeat("ab", 32), Size: 1, Arch: upkeep.Arch(), Signature: "c2ln"}
-	rerr := tb.bridge.Command(context.Background(), command(1, contract.CmdUpdate, upd))
+	rerr := tb.command(context.Background(), command(1, contract.CmdUpdate, upd))
 	if rerr == nil || rerr.Code != contract.ErrRejected || !strings.HasPrefix(rerr.Message, contract.UpdateBadArgs+":") {
 		t.Errorf("update with a 300 KB version: %+v, want rejected bad_args", rerr)
 	}
@@ -71,7 +71,7 @@ func TestCommandArgsOverLimitsJournalNothingOfThem(t *testing.T) {
 		command(3, contract.CmdAccept, contract.AcceptArgs{Incident: "inc-1", Responder: big}),
 		command(4, contract.CmdMessage, contract.MessageArgs{Incident: "inc-1", Text: "无署名"}),
 	} {
-		if rerr := tb.bridge.Command(context.Background(), c); rerr == nil || rerr.Code != contract.ErrBadArgs || len(rerr.Message) > 300 {
+		if rerr := tb.command(context.Background(), c); rerr == nil || rerr.Code != contract.ErrBadArgs || len(rerr.Message) > 300 {
 			t.Errorf("%s: %+v, want a short bad_args", c.Name, rerr)
 		}
 	}

@@ -1,8 +1,6 @@
 package firmware
 
 import (
-	"encoding/json"
-
 	"kioskd/cloudlink/contract"
 	"kioskd/kiosk"
 )
@@ -35,11 +33,4 @@ func wireRecovery(r *kiosk.Recovery) *contract.JournalRecovery {
 			SeqFrom: s.SeqFrom, BootEpoch: s.BootEpoch, Reason: s.Reason}
 	}
 	return w
-}
-
-// acknowledgeInput decodes and checks acknowledge_recovery's args.
-func acknowledgeInput(args json.RawMessage) (kiosk.Input, error) {
-	var a contract.AcknowledgeRecoveryArgs
-	err := contract.DecodeArgs(args, &a)
-	return kiosk.AcknowledgeRecovery{By: a.By, Note: a.Note}, err
 }

@@ -2,6 +2,7 @@ package firmware
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 // with a wall clock the test sets and says is synchronised or not.
 type testBridge struct {
 	*bridge
+	t      *testing.T
 	now    time.Time
 	synced bool
 }
@@ -30,7 +32,7 @@ func newTestBridge(t *testing.T) *testBridge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	tb := &testBridge{now: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)}
+	tb := &testBridge{t: t, now: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)}
 	clock := kiosk.NewClock(func() time.Time { return tb.now }, time.Time{}, func() bool { return tb.synced })
 	log := slog.New(slog.DiscardHandler)
 	ctrl := kiosk.New(kiosk.Rules{CallbackWithin: 5 * time.Minute, CloseWithin: 24 * time.Hour}, "test", j, clock, kiosk.NewState(), log)
@@ -38,8 +40,36 @@ func newTestBridge(t *testing.T) *testBridge {
 	done := make(chan error, 1)
 	go func() { done <- ctrl.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	tb.bridge = &bridge{journal: j, controller: ctrl, clock: clock, log: log}
+	tb.bridge, err = newBridge(j, ctrl, clock, nil, nil, commandKeys{keys: []ed25519.PublicKey{testCommandKey.Public().(ed25519.PublicKey)}}, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tb
+}
+
+// testCommandKey signs the commands the tests hand to a testBridge.
+var testCommandKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+
+// answer hands cmd to the bridge as the link does, signed, and returns the
+// reply's result and error.
+func (tb *testBridge) answer(ctx context.Context, cmd contract.Command) (json.RawMessage, *contract.ReplyError) {
+	tb.t.Helper()
+	payload, err := contract.SignCommand(testCommandKey, cmd)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	reply := tb.Command(ctx, payload)
+	if reply.V != contract.SchemaVersion || reply.Kiosk != "sec-kiosk" || reply.Command != cmd.ID || reply.OK != (reply.Error == nil) {
+		tb.t.Fatalf("reply %+v to command %s", reply, cmd.ID)
+	}
+	return reply.Result, reply.Error
+}
+
+// command is answer without the result.
+func (tb *testBridge) command(ctx context.Context, cmd contract.Command) *contract.ReplyError {
+	tb.t.Helper()
+	_, rerr := tb.answer(ctx, cmd)
+	return rerr
 }
 
 func (tb *testBridge) open(t *testing.T) string {
@@ -116,7 +146,7 @@ func TestBridgeRefusesReplayedAndExpired(t *testing.T) {
 		}
 		tb.synced = s.synced
 		before := tb.controller.State().Incidents[inc].UpdatedAt
-		rerr := tb.Command(context.Background(), s.cmd)
+		rerr := tb.command(context.Background(), s.cmd)
 		got := ""
 		if rerr != nil {
 			got = rerr.Code
@@ -177,10 +207,10 @@ func TestBridgeAnswersResentCommand(t *testing.T) {
 		{"refused after admission", msg(21, "inc-none"), contract.ErrNotFound},
 	}
 	for _, s := range steps {
-		_, first := tb.Answer(ctx, s.cmd)
+		_, first := tb.answer(ctx, s.cmd)
 		before := eventsNow()
 		tb.now = later.Add(time.Second) // expired since: a re-send still gets its reply
-		_, again := tb.Answer(ctx, s.cmd)
+		_, again := tb.answer(ctx, s.cmd)
 		tb.now = later.Add(-time.Minute)
 		if code(first) != s.wantCode || !reflect.DeepEqual(first, again) {
 			t.Errorf("%s: first reply %v, again %v; want %q twice", s.name, first, again, s.wantCode)
@@ -192,10 +222,10 @@ func TestBridgeAnswersResentCommand(t *testing.T) {
 	if _, err := tb.journal.AdmitCommand(22, "m-22"); err != nil { // admitted, then the kiosk stopped
 		t.Fatal(err)
 	}
-	if _, rerr := tb.Answer(ctx, msg(22, inc)); code(rerr) != contract.ErrDuplicate {
+	if _, rerr := tb.answer(ctx, msg(22, inc)); code(rerr) != contract.ErrDuplicate {
 		t.Errorf("a re-send whose first reply is not known: %v, want %s", rerr, contract.ErrDuplicate)
 	}
-	if _, rerr := tb.Answer(ctx, withID(msg(20, inc), "not-m-20")); code(rerr) != contract.ErrReplayed {
+	if _, rerr := tb.answer(ctx, withID(msg(20, inc), "not-m-20")); code(rerr) != contract.ErrReplayed {
 		t.Errorf("another command with a spent counter: %v, want %s", rerr, contract.ErrReplayed)
 	}
 }
@@ -205,38 +235,4 @@ func code(rerr *contract.ReplyError) string {
 		return ""
 	}
 	return rerr.Code
-}
-
-// A flood of refusals journals at most refusalsPerMinute a minute.
-func TestRefusalEventsAreBounded(t *testing.T) {
-	tb := newTestBridge(t)
-	forged := contract.Command{V: 1, ID: "forged", Kiosk: "sec-kiosk", Name: contract.CmdClose, Counter: 1}
-	refusal := &contract.ReplyError{Code: contract.ErrBadSignature, Message: "forged"}
-	for range refusalsPerMinute + 20 {
-		tb.CommandRefused(context.Background(), forged, refusal)
-	}
-	if got := len(tb.refusals(t)); got != refusalsPerMinute {
-		t.Errorf("%d refusal events journaled, want %d", got, refusalsPerMinute)
-	}
-}
-
-func TestRefusalLimitWindow(t *testing.T) {
-	var r refusalLimit
-	log := slog.New(slog.DiscardHandler)
-	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
-	allowed := 0
-	for i := range 2 * refusalsPerMinute {
-		if r.allow(t0.Add(time.Duration(i)*time.Millisecond), log) {
-			allowed++
-		}
-	}
-	if allowed != refusalsPerMinute {
-		t.Errorf("allowed %d in one minute, want %d", allowed, refusalsPerMinute)
-	}
-	if !r.allow(t0.Add(time.Minute), log) {
-		t.Error("a refusal a minute later was not allowed")
-	}
-	if !r.allow(t0.Add(-time.Hour), log) {
-		t.Error("a refusal after the clock stepped back was not allowed")
-	}
 }

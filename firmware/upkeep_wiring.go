@@ -1,7 +1,6 @@
 package firmware
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -42,27 +41,4 @@ func (d *Daemon) lamps() []devices.Indicator {
 		}
 	}
 	return out
-}
-
-// upkeepCommand hands self_test and update to the upkeep; ok is false for
-// any other command.
-func (b *bridge) upkeepCommand(ctx context.Context, cmd contract.Command) (rerr *contract.ReplyError, ok bool) {
-	if cmd.Name != contract.CmdSelfTest && cmd.Name != contract.CmdUpdate {
-		return nil, false
-	}
-	if rerr := b.admitCommand(ctx, cmd); rerr != nil {
-		return rerr, true
-	}
-	if cmd.Name == contract.CmdSelfTest {
-		var a contract.SelfTestArgs
-		if err := contract.DecodeArgs(cmd.Args, &a); err != nil {
-			return &contract.ReplyError{Code: contract.ErrBadArgs, Message: err.Error()}, true
-		}
-		return b.upkeep.SelfTestCommand(ctx, a), true
-	}
-	var a contract.UpdateArgs
-	if err := contract.DecodeArgs(cmd.Args, &a); err != nil {
-		return b.upkeep.UpdateBadArgs(ctx, cmd.ID, err), true
-	}
-	return b.upkeep.UpdateCommand(ctx, cmd.ID, a), true
 }

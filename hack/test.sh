@@ -51,7 +51,7 @@ GOARCH=amd64 static ./firmware/cmd/kioskd
 
 echo "== fuzz every decoder of outside input, ${FUZZTIME:=10s} each"
 fuzz() { go test -run XXX -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$1"; }
-fuzz ./cloudlink/ FuzzCommand
+fuzz ./firmware/commands/ FuzzCommand
 fuzz ./cloudlink/ FuzzAck
 fuzz ./cloudlink/contract/ FuzzCheckArgs
 fuzz ./firmware/config/ FuzzParse

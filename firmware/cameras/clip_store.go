@@ -2,11 +2,9 @@ package cameras
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -162,24 +160,4 @@ func (cs *Set) openClip(id string) (journal.Clip, *os.File, error) {
 	}
 	f, err := os.Open(cs.clipPath(c.File))
 	return c, f, err
-}
-
-// NoteAcks marks acked, in the clip index, the clips whose end or upload
-// the platform acknowledged with these events: retention deletes only
-// acked clips. It needs no Set: the outbox calls it for every ack.
-func NoteAcks(j *journal.Journal, acked []journal.Event, log *slog.Logger) {
-	for _, ev := range acked {
-		switch ev.Type {
-		case kiosk.EvClipReady, kiosk.EvClipFailed, kiosk.EvClipUploaded:
-		default:
-			continue
-		}
-		var data struct{ Clip kiosk.Clip }
-		if err := json.Unmarshal(ev.Data, &data); err != nil || data.Clip.ID == "" {
-			continue
-		}
-		if _, err := j.MarkClipAcked(data.Clip.ID); err != nil {
-			log.Warn("clip ack not indexed", "clip", data.Clip.ID, "err", err)
-		}
-	}
 }

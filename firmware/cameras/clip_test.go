@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"kioskd/firmware/outbox"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -252,19 +253,16 @@ func TestUploadClipGivesUp(t *testing.T) {
 	}
 }
 
-// ackEvents acks events as the platform would, and notes the clips
-// acked as the outbox does.
+// ackEvents acks events as the platform would, through the outbox.
 func (r *camRig) ackEvents(evs []journal.Event) {
 	r.t.Helper()
 	var ids []string
 	for _, ev := range evs {
 		ids = append(ids, ev.ID)
 	}
-	acked, err := r.j.Ack(ids)
-	if err != nil {
+	if err := outbox.New(r.j, r.ctrl, r.cs.log).Ack(ids); err != nil {
 		r.t.Fatal(err)
 	}
-	NoteAcks(r.j, acked, r.cs.log)
 }
 
 func TestLowDisk(t *testing.T) {

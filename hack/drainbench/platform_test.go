@@ -164,7 +164,15 @@ func (p *platform) duplicates() int {
 // kiosk is the rest of the daemon, idle.
 type kiosk struct{}
 
-func (kiosk) Command(context.Context, contract.Command) *contract.ReplyError { return nil }
+// Command answers nothing applied: the benchmark sends no commands.
+func (kiosk) Command(context.Context, []byte) contract.Reply {
+	return contract.Reply{V: contract.SchemaVersion, Kiosk: kioskID,
+		Error: &contract.ReplyError{Code: contract.ErrRejected, Message: "drainbench takes no commands"}}
+}
+
+func (kiosk) Cameras() contract.CameraReport {
+	return contract.CameraReport{V: contract.SchemaVersion, Kiosk: kioskID, Cameras: []contract.CameraStatus{}}
+}
 
 func (kiosk) State() contract.State {
 	return contract.State{V: contract.SchemaVersion, Kiosk: kioskID, Incidents: []contract.Incident{}}

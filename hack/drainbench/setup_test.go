@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"kioskd/cloudlink/contract"
-	"kioskd/firmware"
+	kioskout "kioskd/firmware/outbox"
 	"kioskd/kiosk/journal"
 )
 
@@ -103,9 +102,10 @@ func copyFile(from, to string) error {
 	return dst.Close()
 }
 
-// outbox is the journal as the link sees it, as firmware's bridge makes it,
+// outbox is the journal as the link sees it, kioskd's own (firmware/outbox),
 // counting the backlog events acked.
 type outbox struct {
+	*kioskout.Outbox
 	j       *journal.Journal
 	acked   atomic.Int64 // backlog events acked
 	drained chan struct{}
@@ -113,19 +113,11 @@ type outbox struct {
 }
 
 func newOutbox(j *journal.Journal) *outbox {
-	return &outbox{j: j, drained: make(chan struct{})}
-}
-
-func (o *outbox) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
-	return firmware.WireEvents(o.j.Pending(afterSeq, limit))
-}
-
-func (o *outbox) Urgent(limit int) ([]contract.Event, error) {
-	return firmware.WireEvents(o.j.Urgent(limit))
+	return &outbox{Outbox: kioskout.New(j, nil, nil), j: j, drained: make(chan struct{})}
 }
 
 func (o *outbox) Ack(ids []string) error {
-	acked, err := o.j.Ack(ids)
+	acked, err := o.AckEvents(ids)
 	if err != nil {
 		return err
 	}

@@ -6,85 +6,50 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/firmware"
+	"kioskd/firmware/outbox"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
 
-// linkAdapter is the link's Outbox and Kiosk, as firmware's (unexported)
-// bridge is: its journal-to-wire translation (firmware.WireEvents), the same
-// ack-then-deliver. It takes no platform commands (the fleet sends
-// none) and its heartbeat carries the outbox and incident counts only.
-type linkAdapter struct {
-	journal    *journal.Journal
-	controller *kiosk.Controller
-	clock      *kiosk.Clock
-	started    time.Time
-	log        *slog.Logger
+// linkKiosk is the link's Kiosk for a simulated kiosk. Its outbox and state
+// are kioskd's own (firmware/outbox); it takes no platform commands (the
+// fleet sends none), has no cameras, and its heartbeat carries the outbox and
+// incident counts only.
+type linkKiosk struct {
+	*outbox.Outbox // State
+	journal        *journal.Journal
+	controller     *kiosk.Controller
+	clock          *kiosk.Clock
+	started        time.Time
+	log            *slog.Logger
 }
 
-func (a *linkAdapter) Pending(afterSeq uint64, limit int) ([]contract.Event, error) {
-	return firmware.WireEvents(a.journal.Pending(afterSeq, limit))
+// Command refuses every command: the fleet simulator takes none.
+func (k *linkKiosk) Command(_ context.Context, payload []byte) contract.Reply {
+	cmd, _ := contract.DecodeUnsignedCommand(payload) // its claimed id, for the reply only
+	return contract.Reply{V: contract.SchemaVersion, Command: cmd.ID, Kiosk: k.journal.KioskID(),
+		Error: &contract.ReplyError{Code: contract.ErrRejected, Message: "the fleet simulator takes no commands"}}
 }
 
-func (a *linkAdapter) Urgent(limit int) ([]contract.Event, error) {
-	return firmware.WireEvents(a.journal.Urgent(limit))
-}
-
-// Ack removes the events from the outbox, then marks their incidents delivered.
-func (a *linkAdapter) Ack(ids []string) error {
-	acked, err := a.journal.Ack(ids)
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, ev := range acked {
-		if ev.Incident == "" || seen[ev.Incident] {
-			continue
-		}
-		seen[ev.Incident] = true
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := a.controller.Submit(ctx, kiosk.Deliver{Incident: ev.Incident})
-		cancel()
-		if err != nil {
-			a.log.Error("mark delivered", "incident", ev.Incident, "err", err)
-		}
-	}
-	return nil
-}
-
-func (a *linkAdapter) Command(context.Context, contract.Command) *contract.ReplyError {
-	return &contract.ReplyError{Code: contract.ErrRejected, Message: "the fleet simulator takes no commands"}
+// Cameras is the empty report of a kiosk without cameras.
+func (k *linkKiosk) Cameras() contract.CameraReport {
+	return contract.CameraReport{V: contract.SchemaVersion, Kiosk: k.journal.KioskID(), BootEpoch: k.journal.BootEpoch(),
+		Cameras: []contract.CameraStatus{}}
 }
 
 // AckRefused logs a refused ack; the fleet's consumer signs every ack, so
 // any refusal is a fault of the simulation.
-func (a *linkAdapter) AckRefused(_ context.Context, ack contract.Ack, aerr *contract.AckError) {
-	a.log.Warn("ack refused", "code", aerr.Code, "reason", aerr.Message, "ids", len(ack.IDs))
+func (k *linkKiosk) AckRefused(_ context.Context, ack contract.Ack, aerr *contract.AckError) {
+	k.log.Warn("ack refused", "code", aerr.Code, "reason", aerr.Message, "ids", len(ack.IDs))
 }
 
-func (a *linkAdapter) State() contract.State {
-	st := contract.State{
-		V: contract.SchemaVersion, Kiosk: a.journal.KioskID(), BootEpoch: a.journal.BootEpoch(),
-		Time: time.Now().UTC(), Incidents: []contract.Incident{},
-	}
-	for _, in := range a.controller.State().Sorted() {
-		st.Incidents = append(st.Incidents, contract.Incident{
-			ID: in.ID, Request: string(in.Request), Status: string(in.Status), Source: in.Source,
-			Urgency: in.Urgency, Delivered: in.Delivered, Presses: in.Presses,
-			RegisteredAt: in.RegisteredAt, CallbackDue: in.CallbackDue, CloseDue: in.CloseDue,
-		})
-	}
-	return st
-}
-
-func (a *linkAdapter) Heartbeat() contract.Heartbeat {
+func (k *linkKiosk) Heartbeat() contract.Heartbeat {
 	hb := contract.Heartbeat{
-		Time: a.clock.Now(), ClockSynced: a.clock.Synced(), AlarmPathHealthy: true,
-		UptimeSeconds: int64(time.Since(a.started).Seconds()),
-		OpenIncidents: len(a.controller.State().Incidents), Faults: []string{}, Cameras: []contract.CameraStatus{},
+		Time: k.clock.Now(), ClockSynced: k.clock.Synced(), AlarmPathHealthy: true,
+		UptimeSeconds: int64(time.Since(k.started).Seconds()),
+		OpenIncidents: len(k.controller.State().Incidents), Faults: []string{}, Cameras: []contract.CameraStatus{},
 	}
-	if stats, err := a.journal.Stats(); err == nil {
+	if stats, err := k.journal.Stats(); err == nil {
 		hb.OutboxDepth = stats.PendingCritical + stats.PendingTelemetry
 		hb.OutboxOldest = stats.OldestPending
 		hb.DiskFreeBytes, hb.JournalBytes = stats.DiskFreeBytes, stats.FileBytes

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"kioskd/cloudlink"
+	"kioskd/firmware/outbox"
 	"kioskd/kiosk"
 	"kioskd/kiosk/journal"
 )
 
 // simKiosk is one kiosk built from the product's parts the way
 // firmware.Daemon builds them: a journal file, a controller, a cloud link,
-// joined by linkAdapter. It has no devices and no HTTP server; presses are
+// joined by the outbox (firmware/outbox) and linkKiosk. It has no devices and no HTTP server; presses are
 // submitted to the controller as the daemon's input forwarder does.
 type simKiosk struct {
 	id      string
@@ -57,11 +58,12 @@ func openKiosk(dir, id string, set kioskSettings, book *ledger, log *slog.Logger
 	clock := kiosk.NewClock(time.Now, j.ClockFloor(), func() bool { return true })
 	k := &simKiosk{id: id, dir: dir, journal: j}
 	k.ctrl = kiosk.New(kiosk.Rules{CallbackWithin: 5 * time.Minute, CloseWithin: 24 * time.Hour}, "fleet", j, clock, state, log)
-	adapter := &linkAdapter{journal: j, controller: k.ctrl, clock: clock, started: time.Now(), log: log}
+	ob := outbox.New(j, k.ctrl, log)
+	lk := &linkKiosk{Outbox: ob, journal: j, controller: k.ctrl, clock: clock, started: time.Now(), log: log}
 	k.link = cloudlink.New(cloudlink.Config{
 		Broker: set.Broker, KioskID: id, BootEpoch: j.BootEpoch(), Version: "fleet",
 		HeartbeatEvery: set.Heartbeat, AckTimeout: set.AckTimeout, AckKeys: []ed25519.PublicKey{set.AckKey},
-	}, adapter, adapter, log.With("kiosk", id))
+	}, ob, lk, log.With("kiosk", id))
 	k.ctrl.OnCommit(func(events []journal.Event, _ kiosk.State) {
 		for _, ev := range events {
 			if ev.Type == kiosk.EvRegistered || ev.Type == kiosk.EvPressedAgain {
