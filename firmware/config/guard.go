@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/kiosk/screen/guardauth"
+	"kioskd/passwordhash"
 )
 
 // Guard is the guard console: its own listener, its users and its door.
@@ -89,7 +89,7 @@ func (g Guard) validateUsers(ps *problems) {
 		default:
 			seen[u.Name] = p
 		}
-		if err := guardauth.CheckHash(u.PasswordHash); err != nil {
+		if err := passwordhash.Check(u.PasswordHash); err != nil {
 			ps.add(p+".password_hash", "%v; make one with: kioskd hash-password", err)
 		}
 	}
