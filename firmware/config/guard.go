@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -38,9 +39,7 @@ func (c *Config) applyGuardDefaults() {
 	orDuration(&g.SessionIdle, 30*time.Minute)
 	orDuration(&g.SessionMax, 12*time.Hour)
 	orDuration(&g.Lockout, 15*time.Minute)
-	if g.LockoutAfter == 0 {
-		g.LockoutAfter = 5
-	}
+	g.LockoutAfter = cmp.Or(g.LockoutAfter, 5)
 }
 
 func (g Guard) validate(ps *problems) {
