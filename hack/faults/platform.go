@@ -71,9 +71,8 @@ func (p *platform) writePublicKey(dir string) (string, error) {
 // run keeps both connections up until ctx is done.
 func (p *platform) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.keepConnected(ctx, "sub", p.subscribed) }()
-	go func() { defer wg.Done(); p.keepConnected(ctx, "ack", p.acking) }()
+	wg.Go(func() { p.keepConnected(ctx, "sub", p.subscribed) })
+	wg.Go(func() { p.keepConnected(ctx, "ack", p.acking) })
 	wg.Wait()
 }
 
