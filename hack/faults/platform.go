@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -222,11 +224,7 @@ func (p *platform) counts() counts {
 func (p *platform) events() []contract.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]contract.Event, 0, len(p.byID))
-	for _, ev := range p.byID {
-		out = append(out, ev)
-	}
-	return out
+	return slices.Collect(maps.Values(p.byID))
 }
 
 // command sends one command to the kiosk on a connection of its own and
