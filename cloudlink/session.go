@@ -117,11 +117,7 @@ func (l *Link) session(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, run := range []func(){func() { s.runCommands(ctx) }, s.runBusy, s.watchdog, s.runRecorder,
 		s.runAckChecks, func() { s.runAckRefusals(ctx) }} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
+		wg.Go(run)
 	}
 	err = s.setup(ctx)
 	if err == nil {

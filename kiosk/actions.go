@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ func (st *step) accept(a Accept) error {
 }
 
 func (st *step) message(m SendMessage) error {
-	if err := checkTexts(NameLimit.Check("from", m.From, true), MessageLimit.Check("text", m.Text, true)); err != nil {
+	if err := cmp.Or(NameLimit.Check("from", m.From, true), MessageLimit.Check("text", m.Text, true)); err != nil {
 		return err
 	}
 	text := strings.TrimSpace(m.Text)

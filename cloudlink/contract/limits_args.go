@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,18 +9,19 @@ import (
 )
 
 // Check methods: each args type checks its own fields against the limits
-// (limits.go) and its required fields. The kiosk answers bad_args to a
-// command whose args fail, before anything changes.
+// (limits.go) and its required fields, and returns the first error
+// (cmp.Or). The kiosk answers bad_args to a command whose args fail, before
+// anything changes.
 
 func (a AcceptArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("responder", a.Responder, true),
 	)
 }
 
 func (a MessageArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("from", a.From, true),
 		MessageLimit.Check("text", a.Text, true),
@@ -27,7 +29,7 @@ func (a MessageArgs) Check() error {
 }
 
 func (a EscalateArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("by", a.By, true),
 		ReasonLimit.Check("reason", a.Reason, true),
@@ -35,7 +37,7 @@ func (a EscalateArgs) Check() error {
 }
 
 func (a CloseArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("by", a.By, true),
 		OutcomeLimit.Check("outcome", a.Outcome, true),
@@ -43,7 +45,7 @@ func (a CloseArgs) Check() error {
 }
 
 func (a UploadClipArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		IDLimit.Check("incident", a.Incident, true),
 		IDLimit.Check("clip", a.Clip, true),
 		URLLimit.Check("url", a.URL, true),
@@ -51,7 +53,7 @@ func (a UploadClipArgs) Check() error {
 }
 
 func (a ClipLinkArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		IDLimit.Check("incident", a.Incident, true),
 		IDLimit.Check("clip", a.Clip, true),
 	)
@@ -65,7 +67,7 @@ func (a SelfTestArgs) Check() error {
 // sha256, signature, version order) is the kiosk's to judge, with an
 // update.rejected event naming the reason.
 func (a UpdateArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		URLLimit.Check("url", a.URL, true),
 		VersionLimit.Check("version", a.Version, true),
 		IDLimit.Check("arch", a.Arch, true),
@@ -75,7 +77,7 @@ func (a UpdateArgs) Check() error {
 }
 
 func (a AcknowledgeRecoveryArgs) Check() error {
-	return checkAll(
+	return cmp.Or(
 		NameLimit.Check("by", a.By, true),
 		NoteLimit.Check("note", a.Note, false),
 	)
@@ -145,7 +147,7 @@ func CheckArgs(name string, raw json.RawMessage) error {
 // checkEnvelope bounds the texts of the command itself, which the kiosk
 // echoes in its reply and records when it refuses the command.
 func (c Command) checkEnvelope() error {
-	return checkAll(
+	return cmp.Or(
 		CommandIDLimit.Check("id", c.ID, false),
 		IDLimit.Check("kiosk", c.Kiosk, false),
 		CommandNameLimit.Check("name", c.Name, false),

@@ -7,6 +7,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -172,20 +173,18 @@ func (c *Config) TopicRoot() string {
 }
 
 func (c *Config) applyDefaults() {
-	orString(&c.HTTP.Listen, DefaultListen)
-	orString(&c.MQTT.TopicRoot, DefaultTopicRoot)
-	orString(&c.MQTT.ClientID, c.Kiosk.ID)
+	c.HTTP.Listen = cmp.Or(c.HTTP.Listen, DefaultListen)
+	c.MQTT.TopicRoot = cmp.Or(c.MQTT.TopicRoot, DefaultTopicRoot)
+	c.MQTT.ClientID = cmp.Or(c.MQTT.ClientID, c.Kiosk.ID)
 	orDuration(&c.MQTT.KeepAlive, 30*time.Second)
 	orDuration(&c.MQTT.AckTimeout, 10*time.Second)
 	orDuration(&c.MQTT.Heartbeat, time.Minute)
 	orSize(&c.Journal.MaxSize, 512<<20)
 	orSize(&c.Journal.Reserve, 4<<20)
-	if c.Journal.TelemetryBudget == 0 {
-		c.Journal.TelemetryBudget = 10000
-	}
+	c.Journal.TelemetryBudget = cmp.Or(c.Journal.TelemetryBudget, 10000)
 	orDuration(&c.Incidents.CallbackWithin, 5*time.Minute)
 	orDuration(&c.Incidents.CloseWithin, 24*time.Hour)
-	orString(&c.Devices.Driver, DefaultDriver)
+	c.Devices.Driver = cmp.Or(c.Devices.Driver, DefaultDriver)
 	for i := range c.Buttons {
 		b := &c.Buttons[i]
 		orDuration(&b.Debounce, 30*time.Millisecond)
@@ -193,17 +192,11 @@ func (c *Config) applyDefaults() {
 		orDuration(&b.StuckAfter, 30*time.Second)
 	}
 	for i := range c.Indicators {
-		orString(&c.Indicators[i].Kind, "led")
+		c.Indicators[i].Kind = cmp.Or(c.Indicators[i].Kind, "led")
 	}
 	c.applyCameraDefaults()
 	c.applyGuardDefaults()
 	c.applyUpkeepDefaults()
-}
-
-func orString(s *string, def string) {
-	if *s == "" {
-		*s = def
-	}
 }
 
 func orSize(s *Size, def int64) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/kiosk/screen/guardauth"
+	"kioskd/passwordhash"
 )
 
 // Guard is the guard console: its own listener, its users and its door.
@@ -38,9 +39,7 @@ func (c *Config) applyGuardDefaults() {
 	orDuration(&g.SessionIdle, 30*time.Minute)
 	orDuration(&g.SessionMax, 12*time.Hour)
 	orDuration(&g.Lockout, 15*time.Minute)
-	if g.LockoutAfter == 0 {
-		g.LockoutAfter = 5
-	}
+	g.LockoutAfter = cmp.Or(g.LockoutAfter, 5)
 }
 
 func (g Guard) validate(ps *problems) {
@@ -89,7 +88,7 @@ func (g Guard) validateUsers(ps *problems) {
 		default:
 			seen[u.Name] = p
 		}
-		if err := guardauth.CheckHash(u.PasswordHash); err != nil {
+		if err := passwordhash.Check(u.PasswordHash); err != nil {
 			ps.add(p+".password_hash", "%v; make one with: kioskd hash-password", err)
 		}
 	}

@@ -3,8 +3,6 @@ package update
 import (
 	"fmt"
 	"time"
-
-	"kioskd/cloudlink/contract"
 )
 
 // Choose is the launcher's decision before a start (see the package doc):
@@ -27,7 +25,7 @@ func (s Slots) Choose(packagedVersion string) (slot, note string, err error) {
 		note = fmt.Sprintf("the package was upgraded (%s → %s): running it instead of slot %s", st.PackagedVersion, packagedVersion, cur)
 		if t := st.Trial; t != nil {
 			st.Reports = append(st.Reports, Report{Command: t.Command, Version: t.Version, RunningVersion: packagedVersion,
-				Reason: contract.UpdatePackageUpgraded, Detail: note})
+				Reason: ReasonPackageUpgraded, Detail: note})
 		}
 		cur, st.Trial = Packaged, nil
 	}
@@ -49,7 +47,7 @@ func (s Slots) countStart(st *State, cur string) (slot, note string, err error) 
 	if cur != t.Slot {
 		note = fmt.Sprintf("update to %s was interrupted before it switched slots; %s stays", t.Version, t.FromVersion)
 		st.Reports = append(st.Reports, Report{Command: t.Command, Version: t.Version, RunningVersion: t.FromVersion,
-			Reason: contract.UpdateInterrupted, Detail: note})
+			Reason: ReasonInterrupted, Detail: note})
 		st.Trial = nil
 		return cur, note, nil
 	}
@@ -63,7 +61,7 @@ func (s Slots) countStart(st *State, cur string) (slot, note string, err error) 
 	note = fmt.Sprintf("version %s started %d times without passing its trial (it crashed, hung or looped at start); back to %s",
 		t.Version, MaxTrialStarts, t.FromVersion)
 	st.Reports = append(st.Reports, Report{Command: t.Command, Version: t.Version, RunningVersion: t.FromVersion,
-		Reason: contract.UpdateCrashedAtStart, Detail: note})
+		Reason: ReasonCrashedAtStart, Detail: note})
 	st.Trial = nil
 	return t.FromSlot, note, nil
 }
@@ -76,7 +74,7 @@ func (s Slots) NotRunnable(slot string, execErr error) (string, error) {
 		return "", err
 	}
 	back := Packaged
-	rep := Report{Reason: contract.UpdateNotRunnable, Detail: fmt.Sprintf("slot %s could not be started: %v", slot, execErr)}
+	rep := Report{Reason: ReasonNotRunnable, Detail: fmt.Sprintf("slot %s could not be started: %v", slot, execErr)}
 	if t := st.Trial; t != nil && t.Slot == slot {
 		back = t.FromSlot
 		rep.Command, rep.Version, rep.RunningVersion = t.Command, t.Version, t.FromVersion

@@ -105,9 +105,21 @@ type Report struct {
 	Command        string `json:"command"`
 	Version        string `json:"version"`         // the update's version
 	RunningVersion string `json:"running_version"` // the version that runs again
-	Reason         string `json:"reason"`          // contract.Update* reason
+	Reason         string `json:"reason"`          // a Reason* below, or the reason RollBack was given
 	Detail         string `json:"detail"`
 }
+
+// The reasons the launcher gives a trial it ends. The running version
+// journals a Report as it is, so they are words of the contract
+// (cloudlink/contract/update.go, Update*); this leaf keeps its own copy
+// rather than import the contract (ARCHITECTURE.md, "Import rules"), and
+// TestReasonsAreTheContracts holds the two equal.
+const (
+	ReasonNotRunnable     = "not_runnable"        // the new binary could not be started at all
+	ReasonCrashedAtStart  = "crashed_at_start"    // it started MaxTrialStarts times without passing its trial
+	ReasonInterrupted     = "install_interrupted" // a power cut between installing and switching
+	ReasonPackageUpgraded = "package_upgraded"    // the Debian package was upgraded: the packaged binary runs again
+)
 
 // Load reads state.json; a missing file is an empty state.
 func (s Slots) Load() (State, error) {

@@ -163,3 +163,18 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestReasonsAreTheContracts: the launcher's reasons are journaled as they
+// are, so they must be the contract's words.
+func TestReasonsAreTheContracts(t *testing.T) {
+	for mine, wire := range map[string]string{
+		ReasonNotRunnable:     contract.UpdateNotRunnable,
+		ReasonCrashedAtStart:  contract.UpdateCrashedAtStart,
+		ReasonInterrupted:     contract.UpdateInterrupted,
+		ReasonPackageUpgraded: contract.UpdatePackageUpgraded,
+	} {
+		if mine != wire {
+			t.Errorf("update says %q, the contract %q", mine, wire)
+		}
+	}
+}

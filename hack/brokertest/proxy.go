@@ -2,7 +2,9 @@ package brokertest
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -191,11 +193,7 @@ func (p *Proxy) Close() {
 func (p *Proxy) snapshot() []*link {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]*link, 0, len(p.links))
-	for l := range p.links {
-		out = append(out, l)
-	}
-	return out
+	return slices.Collect(maps.Keys(p.links))
 }
 
 func (p *Proxy) accept() {

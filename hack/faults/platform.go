@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,9 +73,8 @@ func (p *platform) writePublicKey(dir string) (string, error) {
 // run keeps both connections up until ctx is done.
 func (p *platform) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.keepConnected(ctx, "sub", p.subscribed) }()
-	go func() { defer wg.Done(); p.keepConnected(ctx, "ack", p.acking) }()
+	wg.Go(func() { p.keepConnected(ctx, "sub", p.subscribed) })
+	wg.Go(func() { p.keepConnected(ctx, "ack", p.acking) })
 	wg.Wait()
 }
 
@@ -223,11 +224,7 @@ func (p *platform) counts() counts {
 func (p *platform) events() []contract.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]contract.Event, 0, len(p.byID))
-	for _, ev := range p.byID {
-		out = append(out, ev)
-	}
-	return out
+	return slices.Collect(maps.Values(p.byID))
 }
 
 // command sends one command to the kiosk on a connection of its own and

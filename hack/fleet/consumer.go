@@ -90,8 +90,7 @@ func startConsumer(ctx context.Context, url string, n int, book *ledger, dbPath 
 		}
 	}
 	c.reconnects.Store(0)
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.runAcks(ctx) }()
+	c.wg.Go(func() { c.runAcks(ctx) })
 	return c, nil
 }
 

@@ -78,19 +78,16 @@ func openKiosk(dir, id string, set kioskSettings, book *ledger, log *slog.Logger
 // run runs the controller and the link until ctx is done.
 func (k *simKiosk) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := k.ctrl.Run(ctx); err != nil {
 			slog.Error("controller stopped", "kiosk", k.id, "err", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	wg.Go(func() {
 		if err := k.link.Run(ctx); err != nil {
 			slog.Error("link stopped", "kiosk", k.id, "err", err)
 		}
-	}()
+	})
 	wg.Wait()
 }
 

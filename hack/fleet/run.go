@@ -108,8 +108,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	defer fleet.Wait() // after cancel: every controller and link has stopped
 	defer cancel()
 	for _, k := range kiosks {
-		fleet.Add(1)
-		go func() { defer fleet.Done(); k.run(ctx) }()
+		fleet.Go(func() { k.run(ctx) })
 	}
 	if err := res.measure(ctx, cfg, kiosks, b, book, cons); err != nil {
 		return res, err

@@ -46,9 +46,7 @@ func (s *storm) run(ctx context.Context) {
 		}
 		for ; s.pressed < due; s.pressed++ {
 			k, at := s.kiosks[rand.IntN(len(s.kiosks))], time.Now()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if err := k.press(ctx, at); err != nil {
 					s.failed.Add(1)
 					return
@@ -56,7 +54,7 @@ func (s *storm) run(ctx context.Context) {
 				mu.Lock()
 				s.lastAt = later(s.lastAt, time.Now())
 				mu.Unlock()
-			}()
+			})
 			if s.pressed+1 == s.restartAt {
 				close(s.restartNow)
 			}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"kioskd/firmware/config"
-	"kioskd/kiosk/screen/guardauth"
+	"kioskd/passwordhash"
 )
 
 // simGuardName is the one guard of the simulation.
@@ -19,7 +19,7 @@ func simGuard(cfg *config.Config, addr string) error {
 		return nil
 	}
 	password := rand.Text()[:12]
-	hash, err := guardauth.HashPassword(password)
+	hash, err := passwordhash.New(password)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -356,9 +357,5 @@ func (f *found) addScanned(v []byte) {
 func ScanEvents(b []byte) []Event {
 	f := &found{events: map[string]Event{}, snaps: map[string]foundSnap{}}
 	f.scanBytes(b, 0)
-	out := make([]Event, 0, len(f.events))
-	for _, ev := range f.events {
-		out = append(out, ev)
-	}
-	return out
+	return slices.Collect(maps.Values(f.events))
 }

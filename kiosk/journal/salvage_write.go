@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -173,10 +174,7 @@ func putPending(b buckets, k []byte, ev Event) error {
 // finish stores the snapshots, the clips, the epoch, the seq counter,
 // the clock floor and the report.
 func (f *found) finish(tx *bolt.Tx, report *Salvage) error {
-	snaps := make([]foundSnap, 0, len(f.snaps))
-	for _, s := range f.snaps {
-		snaps = append(snaps, s)
-	}
+	snaps := slices.Collect(maps.Values(f.snaps))
 	slices.SortFunc(snaps, func(a, b foundSnap) int { return cmp.Or(cmp.Compare(a.stamp, b.stamp), cmp.Compare(a.ID, b.ID)) })
 	plain := make([]Snapshot, len(snaps))
 	for i, s := range snaps {

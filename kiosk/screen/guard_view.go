@@ -3,6 +3,7 @@ package screen
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"slices"
 	"time"
 
@@ -92,10 +93,7 @@ func (g *Guard) view(s kiosk.State, user, csrf string) consoleView {
 // mostUrgentFirst orders the open incidents by urgency, then overdue ones
 // (the more deadlines missed, the earlier), then the oldest.
 func mostUrgentFirst(s kiosk.State) []*kiosk.Incident {
-	list := make([]*kiosk.Incident, 0, len(s.Incidents))
-	for _, in := range s.Incidents {
-		list = append(list, in)
-	}
+	list := slices.Collect(maps.Values(s.Incidents))
 	slices.SortFunc(list, func(a, b *kiosk.Incident) int {
 		return cmp.Or(
 			cmp.Compare(b.Urgency, a.Urgency),

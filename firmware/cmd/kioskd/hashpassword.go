@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"kioskd/kiosk/screen/guardauth"
+	"kioskd/passwordhash"
 )
 
 // minPasswordRunes is the shortest guard password hash-password accepts.
@@ -43,7 +43,7 @@ func hashPassword(in *os.File, out, msg io.Writer) error {
 	if utf8.RuneCountInString(password) < minPasswordRunes {
 		return fmt.Errorf("hash-password: a guard's password needs at least %d characters", minPasswordRunes)
 	}
-	hash, err := guardauth.HashPassword(password)
+	hash, err := passwordhash.New(password)
 	if err != nil {
 		return err
 	}

@@ -72,11 +72,8 @@ func (c *Console) enqueue(o outgoing) error {
 	if q == nil {
 		q = make(chan outgoing, courierQueue)
 		p.queues[o.kiosk] = q
-		p.wg.Add(1)
-		go func(ctx context.Context) {
-			defer p.wg.Done()
-			c.courier(ctx, q)
-		}(p.ctx)
+		ctx := p.ctx
+		p.wg.Go(func() { c.courier(ctx, q) })
 	}
 	select {
 	case q <- o:

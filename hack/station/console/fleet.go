@@ -60,63 +60,46 @@ func sentAt(m mqtt.Message, stamp time.Time, synced bool) time.Time {
 	return now
 }
 
-func (c *Console) onStatus(_ mqtt.Client, m mqtt.Message) {
-	var a contract.Availability
-	kiosk, ok := c.decode(m, leafStatus, &a)
-	if !ok {
-		return
+// onRetained returns the handler of a per-kiosk topic whose messages are
+// of type T: it decodes one, files it in its kiosk's info with keep (c.mu
+// held), and tells the viewers.
+func onRetained[T any](c *Console, leaf string, keep func(kiosk string, k *kioskInfo, v *T, m mqtt.Message)) mqtt.MessageHandler {
+	return func(_ mqtt.Client, m mqtt.Message) {
+		v := new(T)
+		kiosk, ok := c.decode(m, leaf, v)
+		if !ok {
+			return
+		}
+		c.mu.Lock()
+		keep(kiosk, c.kiosk(kiosk), v, m)
+		c.mu.Unlock()
+		c.changed()
 	}
+}
+
+func (c *Console) keepStatus(kiosk string, k *kioskInfo, a *contract.Availability, m mqtt.Message) {
 	c.boots.See(kiosk, a.BootEpoch)
-	c.mu.Lock()
-	k := c.kiosk(kiosk)
-	k.status, k.statusAt = &a, sentAt(m, a.Time, true)
-	c.mu.Unlock()
-	c.changed()
+	k.status, k.statusAt = a, sentAt(m, a.Time, true)
 }
 
-func (c *Console) onHeartbeat(_ mqtt.Client, m mqtt.Message) {
-	var hb contract.Heartbeat
-	kiosk, ok := c.decode(m, leafHeartbeat, &hb)
-	if !ok {
-		return
-	}
+func (c *Console) keepHeartbeat(kiosk string, k *kioskInfo, hb *contract.Heartbeat, m mqtt.Message) {
 	c.boots.See(kiosk, hb.BootEpoch)
-	c.mu.Lock()
-	k := c.kiosk(kiosk)
-	k.heartbeat, k.cameras, k.heartbeatAt = &hb, hb.Cameras, sentAt(m, hb.Time, hb.ClockSynced)
-	c.mu.Unlock()
-	c.changed()
+	k.heartbeat, k.cameras, k.heartbeatAt = hb, hb.Cameras, sentAt(m, hb.Time, hb.ClockSynced)
 }
 
-// onCameras takes the retained camera report, sent when a camera's state
+// keepCameras takes the retained camera report, sent when a camera's state
 // changes: between heartbeats it is the fresher word.
-func (c *Console) onCameras(_ mqtt.Client, m mqtt.Message) {
-	var r contract.CameraReport
-	kiosk, ok := c.decode(m, leafCameras, &r)
-	if !ok {
-		return
-	}
-	c.mu.Lock()
-	c.kiosk(kiosk).cameras = r.Cameras
-	c.mu.Unlock()
-	c.changed()
+func keepCameras(_ string, k *kioskInfo, r *contract.CameraReport, _ mqtt.Message) {
+	k.cameras = r.Cameras
 }
 
-func (c *Console) onState(_ mqtt.Client, m mqtt.Message) {
-	var st contract.State
-	kiosk, ok := c.decode(m, leafState, &st)
-	if !ok {
-		return
-	}
+// keepState keeps the state, and its incidents with every field as sent.
+func keepState(_ string, k *kioskInfo, st *contract.State, m mqtt.Message) {
 	var raw struct {
 		Incidents []map[string]any `json:"incidents"`
 	}
 	_ = json.Unmarshal(m.Payload(), &raw)
-	c.mu.Lock()
-	k := c.kiosk(kiosk)
-	k.state, k.incidents = &st, raw.Incidents
-	c.mu.Unlock()
-	c.changed()
+	k.state, k.incidents = st, raw.Incidents
 }
 
 // onReply files a reply with the command it answers. Replies to commands

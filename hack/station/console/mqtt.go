@@ -70,11 +70,11 @@ func (c *Console) subscribeAll(client mqtt.Client) {
 		handler mqtt.MessageHandler
 	}{
 		// Status and heartbeat before events: acks name the boot they carry.
-		{c.root.filter(leafStatus), c.onStatus},
-		{c.root.filter(leafHeartbeat), c.onHeartbeat},
+		{c.root.filter(leafStatus), onRetained(c, leafStatus, c.keepStatus)},
+		{c.root.filter(leafHeartbeat), onRetained(c, leafHeartbeat, c.keepHeartbeat)},
 		{"$share/" + c.cfg.Group + "/" + c.root.filter(leafEvents), c.onEvent},
-		{c.root.filter(leafState), c.onState},
-		{c.root.filter(leafCameras), c.onCameras},
+		{c.root.filter(leafState), onRetained(c, leafState, keepState)},
+		{c.root.filter(leafCameras), onRetained(c, leafCameras, keepCameras)},
 		{c.root.filter(leafReplies), c.onReply},
 	}
 	for _, s := range subs {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -313,10 +314,5 @@ func shortType(typ string) string {
 
 // knownKiosks lists the kiosks the station has heard of; c.mu must be held.
 func (c *Console) knownKiosks() []string {
-	ids := make([]string, 0, len(c.fleet))
-	for id := range c.fleet {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(c.fleet))
 }

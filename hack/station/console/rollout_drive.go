@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -328,10 +329,7 @@ func (s *Store) putRollouts(batch map[string][]byte) error {
 
 // sortedRollouts lists the rollouts newest first; c.mu must be held.
 func (c *Console) sortedRollouts() []*Rollout {
-	out := make([]*Rollout, 0, len(c.rollouts))
-	for _, r := range c.rollouts {
-		out = append(out, r)
-	}
+	out := slices.Collect(maps.Values(c.rollouts))
 	slices.SortFunc(out, func(a, b *Rollout) int { return cmp.Or(b.StartedAt.Compare(a.StartedAt), cmp.Compare(a.ID, b.ID)) })
 	return out
 }

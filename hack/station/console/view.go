@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -95,12 +95,7 @@ func (c *Console) View() View {
 		v.Gaps = []Gap{}
 	}
 	v.Counts.Dropped = c.dropped.Load()
-	ids := make([]string, 0, len(c.fleet))
-	for id := range c.fleet {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(c.fleet)) {
 		v.Kiosks = append(v.Kiosks, c.kioskView(id, now))
 		v.Incidents = append(v.Incidents, c.incidentViews(id, now)...)
 	}
@@ -238,12 +233,7 @@ func flatten(prefix string, v any, out []Field) []Field {
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			out = flatten(join(prefix, k), t[k], out)
 		}
 	case []any:

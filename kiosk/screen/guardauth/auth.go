@@ -1,19 +1,18 @@
 // Package guardauth keeps the door of the guard console: it checks
-// passwords against argon2id or bcrypt hashes, holds the login sessions with
+// passwords against argon2id or bcrypt hashes (passwordhash), holds the login sessions with
 // their CSRF tokens, and throttles wrong guesses per user name and per client
 // address, in bounded memory. It knows nothing of HTTP.
 package guardauth
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"kioskd/passwordhash"
 )
 
 // ErrBadLogin is the one answer to a wrong name or a wrong password: it
@@ -55,9 +54,9 @@ const maxNameBytes = 64
 
 // Auth is the door. It is safe for concurrent use.
 type Auth struct {
-	users  map[string]passwordHash
-	dummy  passwordHash  // verified for unknown names, so they cost as much
-	verify chan struct{} // at most cap(verify) hashes computed at once
+	users  map[string]passwordhash.Hash
+	dummy  passwordhash.Hash // verified for unknown names, so they cost as much
+	verify chan struct{}     // at most cap(verify) hashes computed at once
 
 	mu       sync.Mutex
 	sessions sessions
@@ -69,14 +68,14 @@ type Auth struct {
 func New(o Options) (*Auth, error) {
 	o = o.withDefaults()
 	a := &Auth{
-		users:    map[string]passwordHash{},
+		users:    map[string]passwordhash.Hash{},
 		verify:   make(chan struct{}, 2),
 		sessions: sessions{idle: o.IdleTimeout, maxAge: o.MaxAge, max: o.MaxSessions, byHash: map[[32]byte]*Session{}},
 		byName:   newThrottle(o.LockoutAfter, o.Lockout, o.MaxTracked),
 		byAddr:   newThrottle(addressFactor*o.LockoutAfter, o.Lockout, o.MaxTracked),
 	}
 	for _, u := range o.Users {
-		h, err := parseHash(u.Hash)
+		h, err := passwordhash.Parse(u.Hash)
 		if err != nil {
 			return nil, fmt.Errorf("user %q: %w", u.Name, err)
 		}
@@ -92,29 +91,17 @@ func New(o Options) (*Auth, error) {
 
 // dummyFor is a hash no password opens, of the same kind and cost as the
 // first user's, so that checking an unknown name takes as long as a known one.
-func dummyFor(users []User) (passwordHash, error) {
-	var first passwordHash
+func dummyFor(users []User) (passwordhash.Hash, error) {
+	var first passwordhash.Hash
 	if len(users) > 0 {
-		first, _ = parseHash(users[0].Hash) // checked by New already
+		first, _ = passwordhash.Parse(users[0].Hash) // checked by New already
 	}
-	switch h := first.(type) {
-	case bcryptHash:
-		cost, _ := bcrypt.Cost([]byte(h))
-		b, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
-		return bcryptHash(b), err
-	case *argon2idHash:
-		d := *h
-		d.salt, d.key = make([]byte, len(h.salt)), make([]byte, len(h.key))
-		rand.Read(d.salt)
-		rand.Read(d.key)
-		return &d, nil
-	}
-	s, err := HashPassword(rand.Text())
-	if err != nil {
-		return nil, err
-	}
-	return parseHash(s)
+	return passwordhash.Dummy(first)
 }
+
+// HashPassword returns an argon2id hash of password for a [[guard.user]]
+// password_hash (passwordhash.New).
+func HashPassword(password string) (string, error) { return passwordhash.New(password) }
 
 func (o Options) withDefaults() Options {
 	def := func(v *time.Duration, d time.Duration) {
@@ -192,11 +179,11 @@ func (a *Auth) check(ctx context.Context, name, password string) (bool, error) {
 	}
 	defer func() { <-a.verify }()
 	h, known := a.users[name]
-	if !known || len(password) > maxPasswordBytes {
-		a.dummy.verify(password[:min(len(password), maxPasswordBytes)])
+	if !known || len(password) > passwordhash.MaxPasswordBytes {
+		a.dummy.Verify(password[:min(len(password), passwordhash.MaxPasswordBytes)])
 		return false, nil
 	}
-	return h.verify(password), nil
+	return h.Verify(password), nil
 }
 
 func nameKey(name string) string {

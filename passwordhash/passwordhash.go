@@ -1,4 +1,9 @@
-package guardauth
+// Package passwordhash is the format of a guard's password hash: argon2id in
+// the PHC string format (what `kioskd hash-password` makes) or bcrypt. It is
+// a leaf, so that firmware/config can check a [[guard.user]] password_hash
+// and kiosk/screen/guardauth can verify a login without either importing the
+// other (ARCHITECTURE.md, "Import rules").
+package passwordhash
 
 import (
 	"crypto/rand"
@@ -12,7 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// The argon2id parameters HashPassword uses: OWASP's first choice (19 MiB,
+// The argon2id parameters New uses: OWASP's first choice (19 MiB,
 // two passes, one lane), which a small ARM box verifies in well under a
 // second.
 const (
@@ -23,18 +28,18 @@ const (
 	argonSaltLen   = 16
 )
 
-// maxPasswordBytes bounds what is hashed at a login; longer is refused.
-const maxPasswordBytes = 1024
+// MaxPasswordBytes bounds what is hashed at a login; longer is refused.
+const MaxPasswordBytes = 1024
 
 // ErrBadHash is returned for a password hash that is neither a PHC argon2id
 // string nor a bcrypt hash, or whose parameters are out of bounds.
 var ErrBadHash = errors.New("not an argon2id ($argon2id$v=19$m=...,t=...,p=...$salt$key) or bcrypt ($2b$...) hash")
 
-// HashPassword returns an argon2id hash of password in the PHC string
-// format, for a [[guard.user]] password_hash.
-func HashPassword(password string) (string, error) {
-	if password == "" || len(password) > maxPasswordBytes {
-		return "", fmt.Errorf("hash password: must be 1 to %d bytes", maxPasswordBytes)
+// New returns an argon2id hash of password in the PHC string format, for a
+// [[guard.user]] password_hash.
+func New(password string) (string, error) {
+	if password == "" || len(password) > MaxPasswordBytes {
+		return "", fmt.Errorf("hash password: must be 1 to %d bytes", MaxPasswordBytes)
 	}
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt)
@@ -44,18 +49,19 @@ func HashPassword(password string) (string, error) {
 		argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckHash reports whether hash is a password hash this package can verify.
-func CheckHash(hash string) error {
-	_, err := parseHash(hash)
+// Check reports whether hash is a password hash this package can verify.
+func Check(hash string) error {
+	_, err := Parse(hash)
 	return err
 }
 
-// passwordHash is a parsed hash that can verify a password.
-type passwordHash interface {
-	verify(password string) bool
+// Hash is a parsed hash that can verify a password.
+type Hash interface {
+	Verify(password string) bool
 }
 
-func parseHash(s string) (passwordHash, error) {
+// Parse reads an argon2id or bcrypt hash; an error wraps ErrBadHash.
+func Parse(s string) (Hash, error) {
 	switch {
 	case strings.HasPrefix(s, "$argon2id$"):
 		return parseArgon2id(s)
@@ -70,7 +76,7 @@ func parseHash(s string) (passwordHash, error) {
 
 type bcryptHash string
 
-func (h bcryptHash) verify(password string) bool {
+func (h bcryptHash) Verify(password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(h), []byte(password)) == nil
 }
 
@@ -105,7 +111,31 @@ func parseArgon2id(s string) (*argon2idHash, error) {
 	return &h, nil
 }
 
-func (h *argon2idHash) verify(password string) bool {
+func (h *argon2idHash) Verify(password string) bool {
 	key := argon2.IDKey([]byte(password), h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
 	return subtle.ConstantTimeCompare(key, h.key) == 1
+}
+
+// Dummy is a hash no password opens, of the same kind and cost as like (an
+// argon2id of New's parameters if like is nil): verifying a password
+// against it takes as long as against like, so that a login with an
+// unknown name costs what one with a known name does.
+func Dummy(like Hash) (Hash, error) {
+	switch h := like.(type) {
+	case bcryptHash:
+		cost, _ := bcrypt.Cost([]byte(h))
+		b, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
+		return bcryptHash(b), err
+	case *argon2idHash:
+		d := *h
+		d.salt, d.key = make([]byte, len(h.salt)), make([]byte, len(h.key))
+		rand.Read(d.salt)
+		rand.Read(d.key)
+		return &d, nil
+	}
+	s, err := New(rand.Text())
+	if err != nil {
+		return nil, err
+	}
+	return Parse(s)
 }
