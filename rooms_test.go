@@ -13,9 +13,6 @@ type grant struct {
 	project []string // packages of this module, without the "kioskd/" prefix
 	libs    []string // outside libraries, by import-path prefix; "*" for any
 	leaf    bool     // a leaf imports only other leaves
-	// planned: the package is being written (issue 14); its entry may stand
-	// before the package does. Drop the mark once the package is merged.
-	planned bool
 }
 
 // Libraries used by several packages.
@@ -32,41 +29,42 @@ var anyLibrary = []string{"*"}
 var rooms = map[string]grant{
 	".": {}, // rooms_test.go only
 
-	// Leaves shared by the rooms (kiosk and cloudlink may not import each other).
-	"textlimit":    {leaf: true},
-	"passwordhash": {leaf: true, libs: []string{"golang.org/x/crypto/"}},
-
 	"devices":          {leaf: true},
 	"devices/clipfile": {leaf: true, libs: []string{"github.com/abema/go-mp4", "github.com/bluenviron/mediacommon"}},
 	"devices/gpiopin":  {leaf: true, project: []string{"devices"}, libs: []string{"periph.io/x/"}},
 	"devices/rtspcam":  {leaf: true, project: []string{"devices", "devices/clipfile"}, libs: []string{"github.com/deepch/vdk"}},
 	"devices/sim":      {leaf: true, project: []string{"devices"}},
 
-	"kiosk":                  {project: []string{"devices", "kiosk/journal", "textlimit"}},
+	"kiosk":                  {project: []string{"devices", "kiosk/journal"}},
 	"kiosk/journal":          {leaf: true, libs: []string{"go.etcd.io/bbolt"}},
 	"kiosk/screen":           {project: []string{"kiosk", "kiosk/journal", "kiosk/screen/guardauth"}},
-	"kiosk/screen/guardauth": {leaf: true, project: []string{"passwordhash"}},
+	"kiosk/screen/guardauth": {leaf: true, project: []string{"kiosk/screen/guardauth/passwordhash"}},
+	// The hash format alone, a leaf: firmware/config checks a password_hash with it.
+	"kiosk/screen/guardauth/passwordhash": {leaf: true, libs: []string{"golang.org/x/crypto/"}},
 
 	"cloudlink":          {project: []string{"cloudlink/contract"}, libs: []string{"github.com/eclipse/paho.mqtt.golang"}},
-	"cloudlink/contract": {leaf: true, project: []string{"textlimit"}},
+	"cloudlink/contract": {leaf: true},
 
 	"firmware": {project: []string{"cloudlink", "cloudlink/contract", "devices", "devices/clipfile", "devices/gpiopin", "devices/sim",
 		"kiosk", "kiosk/journal", "kiosk/screen", "kiosk/screen/guardauth", "firmware/config", "firmware/update",
-		"firmware/cameras", "firmware/upkeep", "firmware/systemd", "firmware/commands", "firmware/outbox"},
+		"firmware/cameras", "firmware/upkeep", "firmware/systemd", "firmware/commands", "firmware/outbox",
+		"firmware/listeners", "firmware/testhooks"},
 		libs: []string{xsync, xsys}},
 	"firmware/cameraproc": {project: []string{"devices/rtspcam", "firmware/config"}},
-	"firmware/cmd/kioskd": {project: []string{"firmware", "firmware/cameraproc", "firmware/config", "firmware/update", "passwordhash",
-		"firmware/upkeep", "firmware/systemd"}, libs: []string{xsys}},
-	"firmware/config": {leaf: true, project: []string{"cloudlink/contract", "passwordhash"}, libs: []string{"github.com/pelletier/go-toml/"}},
+	"firmware/cmd/kioskd": {project: []string{"firmware", "firmware/cameraproc", "firmware/config", "firmware/update", "kiosk/screen/guardauth/passwordhash",
+		"firmware/upkeep", "firmware/systemd", "firmware/testhooks"}, libs: []string{xsys}},
+	"firmware/config": {leaf: true, project: []string{"cloudlink/contract", "kiosk/screen/guardauth/passwordhash"}, libs: []string{"github.com/pelletier/go-toml/"}},
 	"firmware/dist":   {leaf: true},
 	"firmware/update": {leaf: true},
-	"firmware/cameras": {planned: true, project: []string{"devices", "devices/clipfile", "kiosk", "kiosk/journal", "cloudlink/contract",
-		"firmware/config"}, libs: []string{xsync, xsys}},
-	"firmware/upkeep": {planned: true, project: []string{"firmware/update", "firmware/systemd", "kiosk", "kiosk/journal",
+	"firmware/cameras": {project: []string{"devices", "devices/clipfile", "kiosk", "kiosk/journal", "kiosk/screen", "cloudlink/contract",
+		"firmware/config", "firmware/listeners", "firmware/update"}, libs: []string{xsync, xsys}},
+	"firmware/listeners": {project: []string{"kiosk"}},
+	"firmware/testhooks": {project: []string{"kiosk", "kiosk/journal"}},
+	"firmware/upkeep": {project: []string{"firmware/update", "firmware/systemd", "kiosk", "kiosk/journal",
 		"cloudlink/contract", "firmware/config", "devices"}, libs: []string{xsync, xsys}},
-	"firmware/systemd":  {planned: true, leaf: true, libs: []string{xsys}},
-	"firmware/commands": {planned: true, project: []string{"cloudlink/contract", "kiosk", "kiosk/journal"}},
-	"firmware/outbox":   {planned: true, project: []string{"cloudlink/contract", "kiosk", "kiosk/journal"}},
+	"firmware/systemd":  {leaf: true, libs: []string{xsys}},
+	"firmware/commands": {project: []string{"cloudlink/contract", "kiosk", "kiosk/journal"}},
+	"firmware/outbox":   {project: []string{"cloudlink/contract", "kiosk", "kiosk/journal"}},
 
 	// hack/ helps developers: any library, and the product's packages it drives.
 	"hack/brokertest":     {libs: anyLibrary},
@@ -74,10 +72,10 @@ var rooms = map[string]grant{
 	"hack/drainbench":     {project: []string{"cloudlink", "cloudlink/contract", "firmware/outbox", "kiosk/journal", "hack/brokertest"}, libs: anyLibrary},
 	"hack/fakecam":        {project: []string{"hack/fakecam/camsim"}, libs: anyLibrary},
 	"hack/fakecam/camsim": {libs: anyLibrary},
-	"hack/faults":         {project: []string{"cloudlink/contract", "firmware", "kiosk", "kiosk/journal", "hack/brokertest"}, libs: anyLibrary},
+	"hack/faults":         {project: []string{"cloudlink/contract", "firmware", "firmware/testhooks", "kiosk", "kiosk/journal", "hack/brokertest"}, libs: anyLibrary},
 	"hack/fleet": {project: []string{"cloudlink", "cloudlink/contract", "firmware", "firmware/outbox", "kiosk", "kiosk/journal",
 		"hack/brokertest"}, libs: anyLibrary},
-	"hack/kiosksim": {project: []string{"cloudlink/contract", "firmware", "firmware/cameraproc", "firmware/config", "passwordhash",
+	"hack/kiosksim": {project: []string{"cloudlink/contract", "firmware", "firmware/cameraproc", "firmware/config", "kiosk/screen/guardauth/passwordhash",
 		"hack/fakecam/camsim", "hack/station/console"}, libs: anyLibrary},
 	"hack/pkg":             {project: []string{"firmware/config", "firmware/dist"}, libs: anyLibrary},
 	"hack/relaytest":       {libs: anyLibrary},
@@ -128,12 +126,9 @@ func TestRooms(t *testing.T) {
 			}
 		}
 	}
-	for pkg, g := range rooms {
-		switch {
-		case !seen[pkg] && !g.planned:
+	for pkg := range rooms {
+		if !seen[pkg] {
 			t.Errorf("rooms_test.go lists %s, which does not exist: remove its entry (and its line in ARCHITECTURE.md)", pkg)
-		case seen[pkg] && g.planned:
-			t.Errorf("%s exists now: drop its planned mark in rooms_test.go", pkg)
 		}
 	}
 }

@@ -210,7 +210,7 @@ func (d *Daemon) runAll(ctx context.Context, br *bridge, link *cloudlink.Link, l
 	g.Go(func() error { return d.forwardInputs(ctx, ctrl, events) })
 	g.Go(func() error { d.health.watchJournal(ctx, j, br.clock); return nil })
 	g.Go(func() error { d.watchSpace(ctx, br); return nil })
-	g.Go(func() error { return d.cams.Run(ctx) })                  // cameras, clips, clip server, live relay
+	g.Go(func() error { return d.cams.Run(ctx) })               // cameras, clips, clip server, live relay
 	g.Go(func() error { return d.watchdog(br, link).Run(ctx) }) // sd_notify: READY, WATCHDOG, STATUS
 	g.Go(func() error { d.runLive(ctx, link); return nil })
 	g.Go(func() error { return br.upkeep.Run(ctx) })

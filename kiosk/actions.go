@@ -1,7 +1,6 @@
 package kiosk
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,7 +29,7 @@ func (st *step) accept(a Accept) error {
 }
 
 func (st *step) message(m SendMessage) error {
-	if err := cmp.Or(NameLimit.Check("from", m.From, true), MessageLimit.Check("text", m.Text, true)); err != nil {
+	if err := checkTexts(NameLimit.Check("from", m.From, true), MessageLimit.Check("text", m.Text, true)); err != nil {
 		return err
 	}
 	text := strings.TrimSpace(m.Text)

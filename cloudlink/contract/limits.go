@@ -1,6 +1,10 @@
 package contract
 
-import "kioskd/textlimit"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // Every text that comes from outside has a bound in characters (Unicode code
 // points, what JSON Schema's maxLength counts) and one in bytes of UTF-8:
@@ -24,12 +28,15 @@ const (
 	MaxRefusedRunes, MaxRefusedBytes         = 300, 900   // each text of a security.command_refused event, cut
 )
 
-// TextLimit bounds one text field (textlimit.Limit: which characters a text
-// may hold, how it is checked and cut).
-type TextLimit = textlimit.Limit
-
-// TextError is a text refused by TextLimit.Check.
-type TextError = textlimit.Error
+// TextLimit bounds one text field. Lines allows line breaks (LF, CR) and
+// tabs; no text may hold another control character (C0, DEL, C1), a line
+// or paragraph separator (U+2028, U+2029) or a bidirectional override or
+// isolate (U+202A–U+202E, U+2066–U+2069), which could make a name on a
+// screen or in a log read as something else. Invalid UTF-8 is refused too.
+type TextLimit struct {
+	Runes, Bytes int
+	Lines        bool
+}
 
 // The limits of each kind of text.
 var (
@@ -48,3 +55,81 @@ var (
 	// what a refused command carried, cut to it (TextLimit.Cut).
 	RefusedLimit = TextLimit{Runes: MaxRefusedRunes, Bytes: MaxRefusedBytes}
 )
+
+// TextError is a text refused by TextLimit.Check.
+type TextError struct {
+	Field   string // the field's JSON name
+	Problem string
+}
+
+func (e *TextError) Error() string { return e.Field + ": " + e.Problem }
+
+// Check returns nil when s fits the limit, else a *TextError naming field
+// and why. A required text must hold more than spaces.
+func (l TextLimit) Check(field, s string, required bool) error {
+	if problem := l.problem(s, required); problem != "" {
+		return &TextError{Field: field, Problem: problem}
+	}
+	return nil
+}
+
+func (l TextLimit) problem(s string, required bool) string {
+	if !utf8.ValidString(s) {
+		return "not valid UTF-8"
+	}
+	if n := utf8.RuneCountInString(s); len(s) > l.Bytes || n > l.Runes {
+		return fmt.Sprintf("%d characters (%d bytes); at most %d characters and %d bytes", n, len(s), l.Runes, l.Bytes)
+	}
+	for i, r := range s {
+		if !l.allowed(r) {
+			return fmt.Sprintf("holds the control character %U at byte %d", r, i)
+		}
+	}
+	if required && strings.TrimSpace(s) == "" {
+		return "required, and not blank"
+	}
+	return ""
+}
+
+func (l TextLimit) allowed(r rune) bool {
+	switch {
+	case r == '\n' || r == '\r' || r == '\t':
+		return l.Lines
+	case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL, C1
+		return false
+	case r == 0x2028 || r == 0x2029: // line and paragraph separators
+		return false
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi overrides, isolates
+		return false
+	}
+	return true
+}
+
+// Cut returns s shortened to fit the limit's bounds (on a character
+// boundary, invalid UTF-8 and refused characters replaced by U+FFFD), for
+// recording what a refused command carried without storing all of it.
+func (l TextLimit) Cut(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if !l.allowed(r) {
+			r = utf8.RuneError
+		}
+		if n == l.Runes || b.Len()+utf8.RuneLen(r) > l.Bytes {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// checkAll returns the first error of checks, in order.
+func checkAll(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,19 +8,18 @@ import (
 )
 
 // Check methods: each args type checks its own fields against the limits
-// (limits.go) and its required fields, and returns the first error
-// (cmp.Or). The kiosk answers bad_args to a command whose args fail, before
-// anything changes.
+// (limits.go) and its required fields. The kiosk answers bad_args to a
+// command whose args fail, before anything changes.
 
 func (a AcceptArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("responder", a.Responder, true),
 	)
 }
 
 func (a MessageArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("from", a.From, true),
 		MessageLimit.Check("text", a.Text, true),
@@ -29,7 +27,7 @@ func (a MessageArgs) Check() error {
 }
 
 func (a EscalateArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("by", a.By, true),
 		ReasonLimit.Check("reason", a.Reason, true),
@@ -37,7 +35,7 @@ func (a EscalateArgs) Check() error {
 }
 
 func (a CloseArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		IDLimit.Check("incident", a.Incident, true),
 		NameLimit.Check("by", a.By, true),
 		OutcomeLimit.Check("outcome", a.Outcome, true),
@@ -45,7 +43,7 @@ func (a CloseArgs) Check() error {
 }
 
 func (a UploadClipArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		IDLimit.Check("incident", a.Incident, true),
 		IDLimit.Check("clip", a.Clip, true),
 		URLLimit.Check("url", a.URL, true),
@@ -53,7 +51,7 @@ func (a UploadClipArgs) Check() error {
 }
 
 func (a ClipLinkArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		IDLimit.Check("incident", a.Incident, true),
 		IDLimit.Check("clip", a.Clip, true),
 	)
@@ -67,7 +65,7 @@ func (a SelfTestArgs) Check() error {
 // sha256, signature, version order) is the kiosk's to judge, with an
 // update.rejected event naming the reason.
 func (a UpdateArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		URLLimit.Check("url", a.URL, true),
 		VersionLimit.Check("version", a.Version, true),
 		IDLimit.Check("arch", a.Arch, true),
@@ -77,7 +75,7 @@ func (a UpdateArgs) Check() error {
 }
 
 func (a AcknowledgeRecoveryArgs) Check() error {
-	return cmp.Or(
+	return checkAll(
 		NameLimit.Check("by", a.By, true),
 		NoteLimit.Check("note", a.Note, false),
 	)
@@ -147,7 +145,7 @@ func CheckArgs(name string, raw json.RawMessage) error {
 // checkEnvelope bounds the texts of the command itself, which the kiosk
 // echoes in its reply and records when it refuses the command.
 func (c Command) checkEnvelope() error {
-	return cmp.Or(
+	return checkAll(
 		CommandIDLimit.Check("id", c.ID, false),
 		IDLimit.Check("kiosk", c.Kiosk, false),
 		CommandNameLimit.Check("name", c.Name, false),

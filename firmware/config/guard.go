@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"kioskd/cloudlink/contract"
-	"kioskd/passwordhash"
+	"kioskd/kiosk/screen/guardauth/passwordhash"
 )
 
 // Guard is the guard console: its own listener, its users and its door.

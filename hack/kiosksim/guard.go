@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"kioskd/firmware/config"
-	"kioskd/passwordhash"
+	"kioskd/kiosk/screen/guardauth/passwordhash"
 )
 
 // simGuardName is the one guard of the simulation.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"kioskd/passwordhash"
+	"kioskd/kiosk/screen/guardauth/passwordhash"
 )
 
 // minPasswordRunes is the shortest guard password hash-password accepts.

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"kioskd/passwordhash"
+	"kioskd/kiosk/screen/guardauth/passwordhash"
 )
 
 // ErrBadLogin is the one answer to a wrong name or a wrong password: it

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"kioskd/passwordhash"
+	"kioskd/kiosk/screen/guardauth/passwordhash"
 )
 
 // bcryptUser makes a fast hash for login tests.
