@@ -182,7 +182,7 @@ func TestRoomGrants(t *testing.T) {
 func in(pkg, room string) bool { return pkg == room || strings.HasPrefix(pkg, room+"/") }
 
 // rank orders the rooms: an import goes to a lower rank, or stays in its
-// own room. The shared leaves are each a room of rank 0.
+// own room. Every package of the module is in one of these rooms.
 func rank(pkg string) (room string, n int) {
 	for _, r := range []struct {
 		room string
