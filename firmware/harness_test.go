@@ -97,6 +97,10 @@ func simConfig(t *testing.T, stateDir, brokerURL string, edit ...func(*config.Co
 	cfg.MQTT.AckTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.MQTT.KeepAlive = config.Duration{Duration: 5 * time.Second}
 	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
+	// config.Sim puts every kiosk's live relay on 127.0.0.1:8554; kiosks of
+	// tests running in parallel each need their own.
+	relay := fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
+	cfg.Relay.Listen = &relay
 	cfg.Commands.PublicKeyFiles = []string{platformKeyFile(t)}
 	for _, f := range edit {
 		f(cfg)

@@ -17,6 +17,7 @@ import (
 // no event carries them, the retained state and /api/state are as before,
 // and a valid accept then goes through (the refused ones spent no counter).
 func TestOversizedTextsRefused(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	k := startKiosk(t, cfg, httpAddr)
