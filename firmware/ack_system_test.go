@@ -20,6 +20,7 @@ import (
 // security.ack_refused event and counted in the heartbeat. The platform's
 // own signed ack then delivers it.
 func TestSystemAcksMustBeSigned(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	path, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
 		c.MQTT.Heartbeat = config.Duration{Duration: 5 * time.Second}
@@ -87,6 +88,7 @@ func TestSystemAcksMustBeSigned(t *testing.T) {
 // TestSystemAckRefusalsRateLimited: a flood of forged acks is counted in
 // full in the heartbeat, but journaled at most 30 times a minute.
 func TestSystemAckRefusalsRateLimited(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	path, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
 		c.MQTT.Heartbeat = config.Duration{Duration: 5 * time.Second}

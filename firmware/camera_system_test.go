@@ -120,6 +120,7 @@ func clipData(t *testing.T, ev contract.Event) contract.Clip {
 }
 
 func TestSystemPressClipFetchUpload(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	broker := brokertest.Start(t)
 	cams := startFakeCams(t, "door")
@@ -233,6 +234,7 @@ func (s *putStore) sha() string {
 // hostile one crash-loops its own process, and meanwhile a press is
 // delivered at once and the healthy camera still records.
 func TestSystemCamerasHonest(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cams := startFakeCams(t, "door", "gate", "hall")
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL(), withCameras(cams), func(c *config.Config) {

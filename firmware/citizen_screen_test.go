@@ -99,6 +99,7 @@ func refuseText(t *testing.T, where, got string, refused ...string) {
 // and the countdown, a station message, English, and a cancel with confirm;
 // then a touch on the screen opens a second call.
 func TestCitizenScreenCallLifecycle(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	k := startKiosk(t, cfg, httpAddr)
@@ -221,6 +222,7 @@ func (s *screen) cancelWithConfirm(id string) {
 // TestCitizenScreenOfflineIsHonest: with no broker the call is registered on
 // site and the guard alerted; the screen never says it reached anyone.
 func TestCitizenScreenOfflineIsHonest(t *testing.T) {
+	t.Parallel()
 	brokertest.RequireMosquitto(t)
 	nowhere := fmt.Sprintf("tcp://127.0.0.1:%d", brokertest.FreePort(t))
 	cfg, httpAddr := simConfig(t, t.TempDir(), nowhere)
@@ -259,6 +261,7 @@ func (s *screen) hasClass(sel, class string) bool {
 // TestCitizenListenerRefusesGuardURLs: the citizen's listener has no guard
 // or admin route, whatever URL is typed, and cancels only citizens' calls.
 func TestCitizenListenerRefusesGuardURLs(t *testing.T) {
+	t.Parallel()
 	brokertest.RequireMosquitto(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), fmt.Sprintf("tcp://127.0.0.1:%d", brokertest.FreePort(t)))
 	k := startKiosk(t, cfg, httpAddr)
@@ -299,6 +302,7 @@ func TestCitizenListenerRefusesGuardURLs(t *testing.T) {
 // TestCitizenScreenOverdueIsShown: a missed call-back promise is said
 // plainly, and stays said after a late accept.
 func TestCitizenScreenOverdueIsShown(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
 		c.Incidents.CallbackWithin = config.Duration{Duration: 2 * time.Second}

@@ -21,6 +21,7 @@ import (
 // with partial set, after its clip.recording, and the clip plays from a
 // keyframe at or before press − pre-roll up to within two seconds of the kill.
 func TestSystemKillMidClip(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	const preRoll, recorded = 4 * time.Second, 3 * time.Second // recorded: press to kill
 	broker := brokertest.Start(t)

@@ -17,6 +17,7 @@ import (
 // real kioskd through a real mosquitto. Every command must be answered ok
 // and applied exactly once.
 func TestCommandsBackToBack(t *testing.T) {
+	t.Parallel()
 	const pairs = 40
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())

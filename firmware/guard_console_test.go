@@ -154,6 +154,7 @@ func (c *console) act(action string, fields map[string]string) {
 }
 
 func TestGuardConsole(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	k, base := startGuardKiosk(t, broker.URL())
 	plat := newPlatform(t, broker.URL(), true)
@@ -232,6 +233,7 @@ func TestGuardConsole(t *testing.T) {
 // the kiosk, and a restarted kiosk (whose sessions are gone) sends the
 // guard back to the login.
 func TestGuardConsoleConnectionLost(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	k, base := startGuardKiosk(t, broker.URL())
 	c := openConsole(t, base)
@@ -250,6 +252,7 @@ func TestGuardConsoleConnectionLost(t *testing.T) {
 }
 
 func TestGuardConsoleSessionExpires(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	_, base := startGuardKiosk(t, broker.URL(), func(c *config.Config) {
 		c.Guard.SessionIdle = config.Duration{Duration: 2 * time.Second}
@@ -329,6 +332,7 @@ func (g *guardClient) post(path, token, origin string, form url.Values) int {
 }
 
 func TestGuardConsoleRefusesCSRF(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	k, base := startGuardKiosk(t, broker.URL())
 	plat := newPlatform(t, broker.URL(), true)
@@ -386,6 +390,7 @@ func TestGuardConsoleRefusesCSRF(t *testing.T) {
 }
 
 func TestGuardConsoleLockout(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	_, base := startGuardKiosk(t, broker.URL(), func(c *config.Config) { c.Guard.LockoutAfter = 3 })
 	g := newGuardClient(t, base)
@@ -421,6 +426,7 @@ func errorOf(page string) string {
 // TestGuardConsoleOrder: the most urgent first, then the overdue, then the
 // oldest; an overdue deadline is shown plainly.
 func TestGuardConsoleOrder(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	k, base := startGuardKiosk(t, broker.URL(), func(c *config.Config) {
 		c.Incidents.CallbackWithin = config.Duration{Duration: 4 * time.Second}
@@ -455,6 +461,7 @@ func TestGuardConsoleOrder(t *testing.T) {
 // TestGuardConsoleCameras: each camera's honest health, and an incident's
 // clip playable in place through the console's own route.
 func TestGuardConsoleCameras(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cams := startFakeCams(t, "door")
 	k, base := startGuardKiosk(t, broker.URL(), withCameras(cams))

@@ -20,6 +20,7 @@ import (
 // banner goes, /healthz says ok, and the platform gets the acknowledgement
 // with the guard's name.
 func TestGuardConsoleRecovery(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	stateDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(stateDir, "journal.db"), []byte(strings.Repeat("damaged ", 8192)), 0o600); err != nil {

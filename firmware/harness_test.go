@@ -99,6 +99,10 @@ func simConfig(t *testing.T, stateDir, brokerURL string, edit ...func(*config.Co
 	cfg.MQTT.AckTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.MQTT.KeepAlive = config.Duration{Duration: 5 * time.Second}
 	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
+	// config.Sim puts every kiosk's live relay on 127.0.0.1:8554; kiosks of
+	// tests running in parallel each need their own.
+	relay := fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t))
+	cfg.Relay.Listen = &relay
 	cfg.Commands.PublicKeyFiles = []string{platformKeyFile(t)}
 	for _, f := range edit {
 		f(cfg)
@@ -337,15 +341,31 @@ func (p *platform) newCommand(name string, args any) contract.Command {
 	return contract.Command{V: 1, ID: fmt.Sprintf("cmd-%d", n), Kiosk: "sim-kiosk", Name: name, Args: a, Counter: n}
 }
 
-// send signs c with key and publishes it; it returns the command's id.
+// send signs c with key and publishes it; it returns the command's id. It
+// first waits for the kiosk's status: the kiosk announces itself only once
+// it has subscribed to its commands, and a command published before that
+// is lost (a busy machine, with tests in parallel, made that happen).
 func (p *platform) send(key ed25519.PrivateKey, c contract.Command) string {
 	p.t.Helper()
+	p.waitAnnounced("sim-kiosk") // whose topic it goes to, whatever c says
 	b, err := contract.SignCommand(key, c)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	p.client.Publish(p.topics.Commands(), b, false)
 	return c.ID
+}
+
+// waitAnnounced waits up to 10 s until a status of kiosk has given its
+// boot epoch.
+func (p *platform) waitAnnounced(kiosk string) {
+	p.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if p.boots.Of(kiosk) != 0 {
+			return
+		}
+	}
+	p.t.Fatalf("platform: no status from kiosk %s within 10 s; a command sent now would be lost", kiosk)
 }
 
 func (p *platform) received() []contract.Event {

@@ -16,6 +16,7 @@ import (
 // (issue 13, item 7: 2 of 8 starts said "journal: not checked yet"), and
 // /healthz must say the same.
 func TestSystemFirstHeartbeatHealthy(t *testing.T) {
+	t.Parallel()
 	const starts = 16
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())

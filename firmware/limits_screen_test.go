@@ -61,6 +61,7 @@ func inViewExpr(sels ...string) string {
 // still shows the countdown and both buttons, uncovered and inside the
 // screen, in landscape, portrait and on a tablet.
 func TestCitizenScreenLongTexts(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	k := startKiosk(t, cfg, httpAddr)
@@ -97,6 +98,7 @@ func TestCitizenScreenLongTexts(t *testing.T) {
 // reason and a note at their limits still shows the close countdown and
 // every action button, uncovered, and the page does not grow sideways.
 func TestGuardConsoleLongTexts(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	k, base := startGuardKiosk(t, broker.URL())
 	plat := newPlatform(t, broker.URL(), true)
@@ -167,6 +169,7 @@ func (c *console) submit(action, field, value string) {
 // the limit to a note or a reason over it, and 413 to a form over 64 KB;
 // nothing is journaled.
 func TestGuardConsoleRefusesLongTexts(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	k, base := startGuardKiosk(t, broker.URL())
 	plat := newPlatform(t, broker.URL(), true)

@@ -14,6 +14,7 @@ import (
 // not up yet at boot would be) leaves the alarm path running, raises
 // listener:guard, and comes up by itself once it can.
 func TestGuardListenerCannotStopAlarms(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

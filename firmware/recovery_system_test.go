@@ -17,6 +17,7 @@ import (
 // say degraded, across a restart, until the platform acknowledges the
 // recovery; then both say ok and the acknowledgement is journaled.
 func TestSystemJournalRecoveryDegraded(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	stateDir := t.TempDir()
 	damaged := []byte(strings.Repeat("\x00garbage, not a journal", 3000))

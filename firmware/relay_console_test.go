@@ -18,6 +18,7 @@ import (
 // kiosk's fMP4 stream), and the same stream, read behind a guard's
 // session, is video ffprobe decodes.
 func TestGuardConsoleLiveView(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	broker := brokertest.Start(t)
 	cams := startFakeCams(t, "door")

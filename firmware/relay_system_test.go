@@ -116,6 +116,7 @@ func startRelayKiosk(t *testing.T) (k *kioskProc, cam *camsim.Camera, plat *plat
 }
 
 func TestSystemRelayOneSessionManyViewers(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	k, cam, _, state, addr, live := startRelayKiosk(t)
 	var viewers []*relaytest.Viewer
@@ -170,6 +171,7 @@ func TestSystemRelayOneSessionManyViewers(t *testing.T) {
 }
 
 func TestSystemRelaySlowViewerDropped(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	k, cam, plat, _, addr, live := startRelayKiosk(t)
 	good := []*relaytest.Viewer{relaytest.Watch(t, live, nil), relaytest.Watch(t, live, nil)}

@@ -18,6 +18,7 @@ import (
 // machine may not have; firmware's TestBridgeRefusesReplayedAndExpired
 // covers it with a clock that says it is.)
 func TestSecurityRefusesUnsafeCommands(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	k := startKiosk(t, cfg, httpAddr)

@@ -192,6 +192,7 @@ func securityBlock(t *testing.T, kind string) string {
 // end through the documented ACL: press → event at the platform, ack →
 // delivered, signed accept → accepted.
 func TestSecurityKioskOverTLS(t *testing.T) {
+	t.Parallel()
 	w := newTLSWorld(t, nil)
 	plat := newPlatformTLS(t, w.platformURL, w.platformTLS, false)
 	cert, key := w.issue(t, "sim-kiosk")
@@ -224,6 +225,7 @@ func TestSecurityKioskOverTLS(t *testing.T) {
 // which arrives: MQTT keeps one client's messages in order, so the refused
 // one would have arrived first.
 func TestSecurityACLConfinesKiosk(t *testing.T) {
+	t.Parallel()
 	w := newTLSWorld(t, nil)
 	plat := newPlatformTLS(t, w.platformURL, w.platformTLS, false)
 	observer := w.connect(t, w.platformTLS)
@@ -309,6 +311,7 @@ func TestSecurityACLConfinesKiosk(t *testing.T) {
 // CA; a certificate for another kiosk id is warned about at start and gets
 // nothing onto this kiosk's topics.
 func TestSecurityBrokerRefusals(t *testing.T) {
+	t.Parallel()
 	w := newTLSWorld(t, nil)
 	observer := w.connect(t, w.platformTLS)
 	statuses := observer.Subscribe("gongzhi/v1/+/status")
@@ -370,6 +373,7 @@ func waitLinkError(t *testing.T, k *kioskProc, want string) {
 // connects as kiosk-a, again and again, and sim-kiosk keeps its one session:
 // it stays connected, never reconnects, and keeps publishing and receiving.
 func TestSecurityClientIDTiedToCertificate(t *testing.T) {
+	t.Parallel()
 	w := newTLSWorld(t, nil)
 	plat := newPlatformTLS(t, w.platformURL, w.platformTLS, true)
 	observer := w.connect(t, w.platformTLS)

@@ -17,6 +17,7 @@ import (
 // in the heartbeat. When it does not ack, the self-test fails and raises
 // the self_test fault; a later pass clears it.
 func TestSelfTestOnCommand(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfgPath, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
 		c.SelfTest.AckWithin = config.Duration{Duration: 3 * time.Second}

@@ -17,6 +17,7 @@ import (
 )
 
 func TestSystemLongPressIsUrgent(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)
@@ -40,6 +41,7 @@ func TestSystemLongPressIsUrgent(t *testing.T) {
 }
 
 func TestSystemCallbackOverdue(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
 		c.Incidents.CallbackWithin = config.Duration{Duration: time.Second}
@@ -65,6 +67,7 @@ func TestSystemCallbackOverdue(t *testing.T) {
 // TestSystemGracefulStop: SIGINT (Ctrl-C) or SIGTERM stops kioskd cleanly,
 // and the platform sees "stopped", not "offline".
 func TestSystemGracefulStop(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)
@@ -87,6 +90,7 @@ func TestSystemGracefulStop(t *testing.T) {
 }
 
 func TestKioskdCommands(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.toml")
 	os.WriteFile(bad, []byte("version = 1\n[kiosk]\nid = \"Post 1\"\nstate_dir = \"/var/lib/kioskd\"\n[mqtt]\nbroker = \"tcp://127.0.0.1:1883\"\npassword = \"x\"\n"), 0o600)
 	tests := []struct {
@@ -117,6 +121,7 @@ func TestKioskdCommands(t *testing.T) {
 }
 
 func TestSystemHeartbeat(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL(), func(c *config.Config) {
 		c.MQTT.Heartbeat = config.Duration{Duration: 5 * time.Second}
@@ -147,6 +152,7 @@ func TestSystemHeartbeat(t *testing.T) {
 }
 
 func TestSystemTamperAlarm(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)

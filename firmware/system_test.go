@@ -13,6 +13,7 @@ import (
 // real mosquitto, and play the platform with a plain MQTT client.
 
 func TestSystemPressAckAccept(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)
@@ -79,6 +80,7 @@ func checkEnvelope(t *testing.T, ev contract.Event) {
 // TestSystemBrokerOutage: broker down, 100 presses, broker back: all 100
 // reach the platform, in seq order, none lost.
 func TestSystemBrokerOutage(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)
@@ -148,6 +150,7 @@ func checkSeqOrder(t *testing.T, evs []contract.Event) {
 // TestSystemKillAndRestart: kioskd killed with SIGKILL and restarted keeps its
 // open incidents and deadlines, and sends nothing again that was acked.
 func TestSystemKillAndRestart(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)

@@ -40,6 +40,7 @@ func waitType(t *testing.T, plat *platform, typ string, n int) contract.Event {
 // half-way once, resumes, installs, restarts into 1.1.0, passes its trial
 // and commits; the platform sees every step and the new version.
 func TestUpdateCommits(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	plat := newPlatform(t, broker.URL(), true)
 	beats := plat.client.Subscribe(plat.topics.Heartbeat())
@@ -82,6 +83,7 @@ func TestUpdateCommits(t *testing.T) {
 // downgrade and an update during a fresh incident each end with 1.0.0
 // still running, never restarted, and an update.rejected naming why.
 func TestUpdateRefusals(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	plat := newPlatform(t, broker.URL(), true)
 	sup, _, httpAddr := upKiosk(t, broker.URL(), func(c *config.Config) {
@@ -135,6 +137,7 @@ func TestUpdateRefusals(t *testing.T) {
 // dies at start is started MaxTrialStarts times, then the launcher puts
 // 1.0.0 back, which reports crashed_at_start.
 func TestUpdateCrashingBinaryRollsBack(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	plat := newPlatform(t, broker.URL(), true)
 	sup, stateDir, _ := upKiosk(t, broker.URL())
@@ -167,6 +170,7 @@ func TestUpdateCrashingBinaryRollsBack(t *testing.T) {
 // as it starts): its self-test fails at the trial deadline, it rolls
 // itself back, and 1.0.0, once the network is back, reports why.
 func TestUpdateOfflineBinaryRollsBack(t *testing.T) {
+	t.Parallel()
 	broker := brokertest.Start(t)
 	proxy := brokertest.StartProxy(t, broker.Addr())
 	plat := newPlatform(t, broker.URL(), true)

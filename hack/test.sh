@@ -60,4 +60,9 @@ fuzz ./kiosk/journal/ FuzzOpen
 fuzz ./devices/rtspcam/ FuzzDepacketize
 
 echo "== go test -race (every package; the daemon is concurrent throughout)"
-go test -race -count=1 -timeout 15m ./...
+# -parallel 4: the tests that call t.Parallel (the whole-daemon system tests,
+# the camera recordings) mostly wait on real time (video, ack timeouts, a
+# browser) and used about half a core each: four at a time keep 2 cores
+# busy without starving them. Tests that time themselves stay serial and
+# run alone in their package.
+go test -race -count=1 -parallel 4 -timeout 15m ./...

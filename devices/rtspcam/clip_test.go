@@ -19,6 +19,7 @@ const (
 // TestClipContainsPress: the clip starts on a keyframe at or before
 // press − pre-roll and lasts pre+post within one GOP.
 func TestClipContainsPress(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	cam := startCam(t, camsim.Options{Source: loopSource(t), RandomOrigin: true})
 	c := serve(t, cam.URL(), nil)
@@ -50,6 +51,7 @@ func TestClipContainsPress(t *testing.T) {
 
 // TestClipSurvivesDrop: a camera lost mid-clip still gives a ready clip.
 func TestClipSurvivesDrop(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	cam := startCam(t, camsim.Options{Source: loopSource(t)})
 	c := serve(t, cam.URL(), nil)
@@ -74,6 +76,7 @@ func TestClipSurvivesDrop(t *testing.T) {
 // TestOverlappingClips: a second press while the first clip records gets
 // its own clip; extend stops at the cap; finish ends a clip at once.
 func TestOverlappingClips(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	cam := startCam(t, camsim.Options{Source: loopSource(t), RandomOrigin: true})
 	c := serve(t, cam.URL(), nil)
@@ -104,6 +107,7 @@ func TestOverlappingClips(t *testing.T) {
 // TestShutdownFinishesClips: when the parent goes (stdin ends) a clip in
 // progress is finished and reported before Serve returns.
 func TestShutdownFinishesClips(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	cam := startCam(t, camsim.Options{Source: loopSource(t)})
 	c := serve(t, cam.URL(), nil)

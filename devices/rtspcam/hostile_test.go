@@ -76,6 +76,7 @@ func startProcess(t *testing.T, url string) *process {
 // TestHostileCameraKillsOnlyItsProcess: a packet that panics vdk's
 // demuxer ends the camera's process; another camera's process records on.
 func TestHostileCameraKillsOnlyItsProcess(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	src := loopSource(t)
 	bad := startCam(t, camsim.Options{Source: src})

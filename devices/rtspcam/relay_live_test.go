@@ -37,6 +37,7 @@ func relayStats(h devices.CameraHealth) devices.RelayStats {
 }
 
 func TestRelayViewersShareOneSession(t *testing.T) {
+	t.Parallel()
 	cam, c, sock := serveLive(t)
 	var viewers []*relaytest.Viewer
 	for range 3 {
@@ -62,6 +63,7 @@ func TestRelayViewersShareOneSession(t *testing.T) {
 }
 
 func TestRelayFMP4IsPlayable(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	_, _, sock := serveLive(t)
 	client := &http.Client{Transport: &http.Transport{DialContext: relaytest.Unix(sock)}}
@@ -91,6 +93,7 @@ func TestRelayFMP4IsPlayable(t *testing.T) {
 }
 
 func TestRelaySlowViewerIsDropped(t *testing.T) {
+	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	_, c, sock := serveLive(t)
 	c.ready(2 * time.Second)
@@ -121,6 +124,7 @@ func TestRelaySlowViewerIsDropped(t *testing.T) {
 }
 
 func TestRelayRefusesWhatItCannotServe(t *testing.T) {
+	t.Parallel()
 	_, _, sock := serveLive(t)
 	tests := []struct{ request, want string }{
 		{"SETUP rtsp://cam/live/trackID=0 RTSP/1.0\r\nTransport: RTP/AVP;unicast;client_port=5000-5001", "RTSP/1.0 461"},
@@ -147,6 +151,7 @@ func TestRelayRefusesWhatItCannotServe(t *testing.T) {
 // TestRelayH265: an H.265 camera's viewers get RFC 7798 RTP (FU for the
 // large slices) and an hvc1 fMP4 stream.
 func TestRelayH265(t *testing.T) {
+	t.Parallel()
 	path := encode(t, "live.h265", "640x360", "-c:v", "libx265",
 		"-x265-params", "keyint=50:min-keyint=50:scenecut=0:bframes=0:log-level=error")
 	cam := startCam(t, camsim.Options{Source: loadAnnexB(t, path), RandomOrigin: true})

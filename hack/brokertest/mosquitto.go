@@ -203,8 +203,38 @@ func waitAccepting(addr string, exited <-chan struct{}) error {
 	return fmt.Errorf("not accepting connections after %v", startTimeout)
 }
 
-// PickPort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// picked is every port PickPort has handed out in this process. Tests run
+// in parallel (t.Parallel), each with its own broker and kiosks; a port is
+// only free "a moment ago", so two tests must at least never be handed the
+// same one.
+var picked struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// PickPort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that it has not returned before in this process.
 func PickPort() (int, error) {
+	picked.Lock()
+	defer picked.Unlock()
+	for range 100 {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		if !picked.ports[port] {
+			if picked.ports == nil {
+				picked.ports = map[int]bool{}
+			}
+			picked.ports[port] = true
+			return port, nil
+		}
+	}
+	return 0, errors.New("find free port: the kernel keeps offering ports already handed out")
+}
+
+// freePort asks the kernel for a port that is free now.
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)

@@ -58,6 +58,14 @@ func Browser(t testing.TB, width, height int) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		// A kiosk's screen is always in front. Several headless browsers
+		// on a busy machine (tests run in parallel) must not have their
+		// timers and renderers throttled as background pages: a frozen
+		// clock or an EventSource error handled late is not what a test
+		// means to see.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-audio-output", true), // a null sink: prompts play and end without a sound card
 		chromedp.Flag("lang", "zh-CN"),
 		chromedp.UserDataDir(profile),

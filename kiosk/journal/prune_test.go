@@ -17,6 +17,11 @@ func historyRec(inc string, i, size int) Record {
 	return Record{Type: "incident.updated", Incident: inc, Data: json.RawMessage(data)}
 }
 
+// pruneMaxSize caps the prune tests' journals: the smallest cap Open takes
+// with testReserve (2×Reserve + 2 MiB), so pruning starts as soon as it can
+// and every record is one fdatasync less to wait for.
+const pruneMaxSize = 2*testReserve + 2*allocSize
+
 // maxSizeCheck fails t if the file at path passes limit.
 func maxSizeCheck(t *testing.T, path string, limit int64) func() {
 	return func() {
@@ -84,7 +89,8 @@ func appendHistory(t *testing.T, j *Journal, rounds int, check func()) pruneRun 
 }
 
 func TestPruneKeepsHistoryOffTheReserve(t *testing.T) {
-	const maxSize = 8 << 20
+	t.Parallel()
+	const maxSize = pruneMaxSize
 	path := tempPath(t)
 	opts := Options{MaxSize: maxSize, Reserve: testReserve}
 	j := openWith(t, path, opts)
@@ -145,7 +151,8 @@ func checkPruned(t *testing.T, j *Journal, run pruneRun) {
 // Pruning never deletes an unacked event nor an open incident's: with
 // nothing else left, the journal fills and says ErrFull.
 func TestPruneNeverDropsUnacked(t *testing.T) {
-	const maxSize = 8 << 20
+	t.Parallel()
+	const maxSize = pruneMaxSize
 	path := tempPath(t)
 	opts := Options{MaxSize: maxSize, Reserve: testReserve}
 	j := openWith(t, path, opts)

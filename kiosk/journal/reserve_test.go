@@ -99,6 +99,7 @@ func checkAlarms(t *testing.T, path string, opts Options, want []string) *Journa
 }
 
 func TestMaxSizeKeepsReserveForAlarms(t *testing.T) {
+	t.Parallel()
 	const maxSize = 8 << 20
 	path := tempPath(t)
 	opts := Options{MaxSize: maxSize, Reserve: testReserve, TelemetryBudget: 1 << 30}
@@ -246,6 +247,7 @@ func fillDisk(t *testing.T, dir string) string {
 }
 
 func TestDiskFullKeepsReserveForAlarms(t *testing.T) {
+	t.Parallel()
 	mounted := 0
 	for _, kind := range []string{"tmpfs", "ext4"} {
 		t.Run(kind, func(t *testing.T) {
