@@ -75,17 +75,16 @@ func buildVersion(t *testing.T, version string, crash bool) string {
 	return path
 }
 
-// installPackaged copies a build to where the package would put it.
+// installPackaged copies a build to where the package would put it. cp
+// writes it, not this process: with tests in parallel, a fork for another
+// test can inherit a write descriptor of ours for a moment, and exec of
+// the file then fails with "text file busy" (go.dev/issue/22315).
 func installPackaged(t *testing.T, build string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "usr", "bin", "kioskd")
-	b, err := os.ReadFile(build)
-	if err != nil {
-		t.Fatal(err)
-	}
 	os.MkdirAll(filepath.Dir(dst), 0o755)
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("cp", build, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp %s: %v: %s", build, err, out)
 	}
 	return dst
 }
