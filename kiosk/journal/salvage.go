@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -180,19 +183,53 @@ func adoptSalvage(path string) error {
 	return replace(path+".salvage", path)
 }
 
-// asideName returns a free name for the damaged file.
+// asideName returns a free name for the damaged file: the time, then for
+// a second file in the same second a number above every one taken in that
+// second. A number freed by boundAsides is never reused, so that the
+// order of the names (asideOrder) is the order the files were set aside.
 func asideName(path string, now time.Time) (string, error) {
 	base := path + ".broken-" + now.UTC().Format("20060102T150405Z")
-	for i := 0; i < 100; i++ {
-		aside := base
-		if i > 0 {
-			aside = fmt.Sprintf("%s.%d", base, i)
-		}
-		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
-			return aside, nil
+	taken, err := filepath.Glob(base + "*")
+	if err != nil {
+		return "", fmt.Errorf("journal: set aside %s: %w", path, err)
+	}
+	next := 0
+	for _, name := range taken {
+		if _, n, ok := asideOrder(path, name); ok && strings.HasPrefix(name, base) {
+			next = max(next, n+1)
 		}
 	}
+	switch {
+	case next == 0:
+		return base, nil
+	case next < 100:
+		return fmt.Sprintf("%s.%d", base, next), nil
+	}
 	return "", fmt.Errorf("journal: set aside %s: no free name like %s", path, base)
+}
+
+// olderAside orders the asides of path from the oldest set aside.
+func olderAside(path string) func(a, b string) int {
+	return func(a, b string) int {
+		sa, na, _ := asideOrder(path, a)
+		sb, nb, _ := asideOrder(path, b)
+		return cmp.Or(strings.Compare(sa, sb), cmp.Compare(na, nb))
+	}
+}
+
+// asideOrder splits an aside's name into its time and its number in that
+// second (0 for none); ok is false for a name asideName does not make.
+func asideOrder(path, name string) (stamp string, n int, ok bool) {
+	rest, found := strings.CutPrefix(name, path+".broken-")
+	if !found || len(rest) < len("20060102T150405Z") {
+		return "", 0, false
+	}
+	stamp, num := rest[:len("20060102T150405Z")], rest[len("20060102T150405Z"):]
+	if num == "" {
+		return stamp, 0, true
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(num, "."))
+	return stamp, n, err == nil && strings.HasPrefix(num, ".") && n > 0
 }
 
 // moveAside renames path to aside, durably.
@@ -227,7 +264,7 @@ func boundAsides(path, keep string) {
 	if err != nil || len(all) <= maxAsides {
 		return
 	}
-	slices.Sort(all) // names sort by the time they were set aside
+	slices.SortFunc(all, olderAside(path))
 	for _, old := range all[:len(all)-maxAsides] {
 		if old == keep {
 			continue

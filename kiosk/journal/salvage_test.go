@@ -494,3 +494,34 @@ func zeroPagesTB(tb testing.TB, path string, from, to int64) {
 		tb.Fatal(err)
 	}
 }
+
+// Many salvages within a second, one of them in the second before: the
+// asides kept are always the newest, and their names sort in the order
+// they were set aside. A name freed by boundAsides was once reused for a
+// newer file, which then sorted first and outlived older ones.
+func TestAsidesNamedInOrder(t *testing.T) {
+	path := tempPath(t)
+	second := time.Date(2026, 12, 7, 10, 35, 10, 0, time.UTC)
+	var made []string
+	for i := range maxAsides + 8 {
+		now := second
+		if i == 0 {
+			now = second.Add(-time.Second)
+		}
+		writeFile(t, path, []byte("garbage"))
+		aside, err := setAside(path, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boundAsides(path, aside)
+		made = append(made, aside)
+	}
+	if !slices.IsSortedFunc(made, olderAside(path)) {
+		t.Errorf("names do not sort in the order they were set aside: %v", made)
+	}
+	got := asides(t, path)
+	slices.SortFunc(got, olderAside(path))
+	if want := made[len(made)-maxAsides:]; !slices.Equal(got, want) {
+		t.Errorf("asides kept %v, want the %d newest %v", got, maxAsides, want)
+	}
+}
