@@ -53,7 +53,7 @@ type Daemon struct {
 	ready   chan struct{}
 	addr    net.Addr
 	health  *health
-	ctrl    *kiosk.Controller // set by Run before Ready; for tests and benchmarks
+	ctrl    *kiosk.Controller // set by Run before Ready; read only by tests and benchmarks
 	link    *cloudlink.Link   // likewise
 	cams    *cameras.Set      // the cameras and their clips
 	hub     *screen.Hub       // the screens' live updates

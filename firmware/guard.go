@@ -27,7 +27,7 @@ func (d *Daemon) runGuard(ctx context.Context, br *bridge, link *cloudlink.Link)
 			return err
 		}
 		return d.serveGuard(ctx, g, listening)
-	}, d.ctrl, d.log)
+	}, br.controller, d.log)
 }
 
 // serveGuard listens on guard.listen (TLS when configured) and serves the
