@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 // must be back within the bounds set by cloudlink's reconnect backoff.
 func TestFleetStormAndBrokerRestart(t *testing.T) {
 	brokertest.RequireMosquitto(t)
+	var logs lockedBuffer // the kiosks' log, shown for the kiosks that did not drain
 	if _, err := raiseFileLimit(); err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +25,7 @@ func TestFleetStormAndBrokerRestart(t *testing.T) {
 		Kiosks: 20, Alarms: 400, Rate: 200, Duration: 10 * time.Second, Drain: 40 * time.Second,
 		Restart: true, RestartAt: 0.5, Pause: time.Second, Consumers: 2,
 		Heartbeat: time.Second, AckTimeout: 10 * time.Second, StateDir: t.TempDir(),
-		Limits: brokerLimits{MaxQueued: 100000}, Log: slog.New(slog.DiscardHandler),
+		Limits: brokerLimits{MaxQueued: 100000}, Log: slog.New(slog.NewTextHandler(&logs, nil)),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -54,10 +57,32 @@ func TestFleetStormAndBrokerRestart(t *testing.T) {
 		t.Errorf("half the kiosks back online after %v, want within %v", p50, limit)
 	}
 	if res.OutboxLeft != 0 {
-		t.Errorf("%d outboxes not empty at the end, want 0", res.OutboxLeft)
+		t.Errorf("%d outboxes not empty at the end, want 0 (the wait for the drain timed out: %v)", res.OutboxLeft, res.DrainTimedOut)
+		for _, d := range res.Undrained {
+			t.Log(d)
+		}
+		t.Logf("the kiosks' log:\n%s", logs.String())
 	}
 	t.Logf("p50 %v p99 %v, duplicates %d, online after %v, recovered after %v",
 		percentile(tl.Total, 50), percentile(tl.Total, 99), tl.Duplicates, res.Online, res.Recovered)
+}
+
+// lockedBuffer is a bytes.Buffer for a log written by many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestLedgerEitherOrder checks that an alarm counts once whichever side

@@ -54,6 +54,9 @@ func (r *result) print(w io.Writer, i, runs int) {
 		ms(r.Sched.quantile(0.5)), ms(r.Sched.quantile(0.99)), ms(r.Sched.quantile(0.999)))
 	fmt.Fprintf(w, "  drain       all received, outboxes empty %.2fs after the last press (%d outboxes not empty)\n",
 		r.Drain.Seconds(), r.OutboxLeft)
+	for _, d := range r.Undrained {
+		fmt.Fprintf(w, "              %s\n", d)
+	}
 	p := r.PerKiosk
 	fmt.Fprintf(w, "  per kiosk   Go heap %s, stacks %s, RSS %s (anon %s, file %s), broker RSS %s; goroutines %.1f, fds %.1f, broker fds %.1f\n",
 		kib(p.Heap), kib(p.Stacks), kib(p.RSS), kib(p.RSSAnon), kib(p.RSSFile), kib(p.BrokerRSS), p.Goroutines, p.FDs, p.BrokerFDs)

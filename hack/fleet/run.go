@@ -50,7 +50,9 @@ type result struct {
 	Recovered                    time.Duration   // broker back → every alarm journaled before it received
 	Storm                        time.Duration   // first press → last press journaled
 	Drain                        time.Duration   // last press journaled → all received, outboxes empty (a restart's recovery may end later)
-	OutboxLeft                   int             // kiosks whose outbox is not empty at the end
+	OutboxLeft                   int             // kiosks not drained at the end (see simKiosk.drained)
+	Undrained                    []string        // what those kiosks' links and outboxes held
+	DrainTimedOut                bool            // the wait for the drain gave up after Drain
 	Idle, Before                 memSample       // with the fleet idle, and before it started
 	PerKiosk                     perKiosk
 	ConsumerReconnects           int64
@@ -142,6 +144,7 @@ func (res *result) measure(ctx context.Context, cfg config, kiosks []*simKiosk, 
 	res.Pressed, res.PressErrors, res.Storm = s.pressed, int(s.failed.Load()), s.lastAt.Sub(s.start)
 	if !waitFor(ctx, cfg.Drain, func() bool { return book.missing(time.Time{}) == 0 && allDrained(kiosks) }) {
 		slog.Warn("fleet not drained", "after", cfg.Drain)
+		res.DrainTimedOut = true
 	}
 	res.Drain = time.Since(s.lastAt)
 	res.BrokerCPU += procCPU(b.pidOrZero()) - res.brokerCPU0
@@ -150,6 +153,7 @@ func (res *result) measure(ctx context.Context, cfg config, kiosks []*simKiosk, 
 	for _, k := range kiosks {
 		if !k.drained() {
 			res.OutboxLeft++
+			res.Undrained = append(res.Undrained, k.describe())
 		}
 	}
 	return nil
