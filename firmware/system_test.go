@@ -78,11 +78,15 @@ func checkEnvelope(t *testing.T, ev contract.Event) {
 }
 
 // TestSystemBrokerOutage: broker down, 100 presses, broker back: all 100
-// reach the platform, in seq order, none lost.
+// reach the platform, in seq order, none lost. The kiosk reaches the broker
+// through a proxy held stalled while the broker restarts, until the platform
+// has subscribed: a platform that subscribed after the kiosk's first
+// publishes would miss them and get them only as re-sends, after the rest.
 func TestSystemBrokerOutage(t *testing.T) {
 	t.Parallel()
 	broker := brokertest.Start(t)
-	cfg, httpAddr := simConfig(t, t.TempDir(), broker.URL())
+	proxy := brokertest.StartProxy(t, broker.Addr())
+	cfg, httpAddr := simConfig(t, t.TempDir(), proxy.URL())
 	kiosk := startKiosk(t, cfg, httpAddr)
 	broker.Stop()
 
@@ -95,8 +99,10 @@ func TestSystemBrokerOutage(t *testing.T) {
 	}
 	kiosk.waitState("holding all presses", func(s kioskState) bool { return totalPresses(s) == 100 })
 
+	proxy.Stall()
 	broker.Restart()
 	plat := newPlatform(t, broker.URL(), true)
+	proxy.Resume()
 	got := plat.waitEvents("all 100 presses", 60*time.Second, func(evs []contract.Event) bool {
 		return len(pressEvents(evs)) == 100
 	})
