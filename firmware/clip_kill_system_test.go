@@ -20,8 +20,11 @@ import (
 // its pre-roll; at the restart kioskd finishes it and reports clip.ready
 // with partial set, after its clip.recording, and the clip plays from a
 // keyframe at or before press − pre-roll up to within two seconds of the kill.
+//
+// It runs alone, not in parallel: in one of six CI runs with it parallel
+// (issue 14), the clip's .part was gone before the kill, its clip ended
+// early; the cause is not known yet. Serial, it passed every run before.
 func TestSystemKillMidClip(t *testing.T) {
-	t.Parallel()
 	camsim.RequireFFmpeg(t)
 	const preRoll, recorded = 4 * time.Second, 3 * time.Second // recorded: press to kill
 	broker := brokertest.Start(t)
