@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +36,19 @@ type camRig struct {
 // newCamRig starts cameras named by modes (camera id → fake mode). Clips
 // run 1 s past the press, 3 s at most; edit may change the config.
 func newCamRig(t *testing.T, modes map[string]string, edit ...func(*config.Config)) *camRig {
+	t.Helper()
+	return buildCamRig(t, true, modes, edit...)
+}
+
+// newIdleCamRig is newCamRig with the Set built but not running: a test
+// that calls one of its steps itself (recoverClips) would otherwise race
+// the same step run by Run at its start.
+func newIdleCamRig(t *testing.T, modes map[string]string, edit ...func(*config.Config)) *camRig {
+	t.Helper()
+	return buildCamRig(t, false, modes, edit...)
+}
+
+func buildCamRig(t *testing.T, run bool, modes map[string]string, edit ...func(*config.Config)) *camRig {
 	t.Helper()
 	cfg := config.Sim(t.TempDir())
 	ids := slices.Sorted(func(yield func(string) bool) {
@@ -83,13 +97,14 @@ func newCamRig(t *testing.T, modes map[string]string, edit ...func(*config.Confi
 	}
 	cs.uploads.backoff = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { ctrl.Run(ctx); done <- struct{}{} }()
-	go func() { cs.Run(ctx); done <- struct{}{} }()
+	var running sync.WaitGroup
+	running.Go(func() { ctrl.Run(ctx) })
+	if run {
+		running.Go(func() { cs.Run(ctx) })
+	}
 	t.Cleanup(func() {
 		cancel()
-		<-done
-		<-done
+		running.Wait()
 		j.Close()
 	})
 	return &camRig{t: t, cfg: cfg, j: j, ctrl: ctrl, cs: cs, free: free}

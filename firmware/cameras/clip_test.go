@@ -290,8 +290,8 @@ func TestLowDisk(t *testing.T) {
 // (with a fetch URL), ready and partial if a temp file holds whole
 // fragments (it is cut after the last one and renamed), failed if not.
 func TestRecoverClips(t *testing.T) {
-	r := newCamRig(t, map[string]string{}, func(c *config.Config) {
-		// The clip server listens on loopback; its URLs name the address the platform reaches.
+	r := newIdleCamRig(t, map[string]string{}, func(c *config.Config) {
+		// The clip server would listen on loopback; its URLs name the address the platform reaches.
 		c.Clips.FetchListen, c.Clips.FetchAddress = fmt.Sprintf("127.0.0.1:%d", brokertest.FreePort(t)), "10.8.0.20:8082"
 	})
 	if err := os.MkdirAll(r.cs.clips.Dir, 0o750); err != nil {
