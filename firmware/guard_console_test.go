@@ -23,7 +23,7 @@ import (
 	"kioskd/hack/brokertest"
 	"kioskd/hack/fakecam/camsim"
 	"kioskd/hack/screentest"
-	"kioskd/kiosk/screen/guardauth"
+	"kioskd/kiosk/screen/guardauth/passwordhash"
 )
 
 // The guard console, end to end: the real kioskd in sim mode, a platform on
@@ -35,7 +35,7 @@ const (
 )
 
 var guardHash = func() string {
-	h, err := guardauth.HashPassword(guardPassword)
+	h, err := passwordhash.New(guardPassword)
 	if err != nil {
 		panic(err)
 	}

@@ -99,10 +99,6 @@ func dummyFor(users []User) (passwordhash.Hash, error) {
 	return passwordhash.Dummy(first)
 }
 
-// HashPassword returns an argon2id hash of password for a [[guard.user]]
-// password_hash (passwordhash.New).
-func HashPassword(password string) (string, error) { return passwordhash.New(password) }
-
 func (o Options) withDefaults() Options {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {

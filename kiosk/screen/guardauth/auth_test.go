@@ -203,7 +203,7 @@ func TestThrottleBoundedMemory(t *testing.T) {
 // hash has the first user's kind (passwordhash's TestDummyIsLikeTheHash
 // checks it has its cost too).
 func TestDummyHashMatchesTheUsers(t *testing.T) {
-	argon, _ := HashPassword("x-long-password")
+	argon, _ := passwordhash.New("x-long-password")
 	bcryptPW := bcryptUser(t, "a", "pw")
 	tests := []struct {
 		name  string
